@@ -1,6 +1,6 @@
 // ESM all the way: @kubernetes/client-node is ESM-only, so jest runs with --experimental-vm-modules
 // and ts-jest emits ES modules.
-const tsJest = ['ts-jest', { useESM: true, isolatedModules: true, tsconfig: 'tsconfig.json' }];
+const tsJest = ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },

@@ -1,0 +1,202 @@
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/activity';
+
+import { CLUSTER_RESOURCE, apiVersionOf, type ObjectRef } from '../domain/resources.js';
+import type { ObjectSnapshot } from '../domain/snapshot.js';
+import { errorMessage, isNotFound, isPermanentHttpError, type KubeClients } from './kube-client.js';
+
+export const FIELD_MANAGER = 'k0sflow';
+export const REPORTING_CONTROLLER = 'k0sflow.dev/k0sflow';
+
+/** What workflows need of a CAPI Cluster; never the whole object. */
+export interface ClusterView {
+  name: string;
+  uid: string;
+  paused: boolean;
+  controlPlaneEndpoint?: { host: string; port: number };
+}
+
+export interface FinalizerInput {
+  ref: ObjectRef;
+  finalizer: string;
+}
+
+export interface ApplyStatusInput {
+  ref: ObjectRef;
+  /** Only the fields k0sflow owns: server-side apply removes those it owned before and omits now. */
+  status: Record<string, unknown>;
+}
+
+export interface EventInput {
+  ref: ObjectRef;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+export interface ObjectActivities {
+  readObject(ref: ObjectRef): Promise<ObjectSnapshot | null>;
+  readCluster(key: { namespace: string; name: string }): Promise<ClusterView | null>;
+  ensureFinalizer(input: FinalizerInput): Promise<void>;
+  removeFinalizer(input: FinalizerInput): Promise<void>;
+  applyStatus(input: ApplyStatusInput): Promise<void>;
+  recordEvent(input: EventInput): Promise<void>;
+}
+
+type RawObject = ObjectSnapshot & { metadata: ObjectSnapshot['metadata'] & Record<string, unknown> };
+
+/** Turns API errors into Temporal failures: permanent ones are not retried. */
+async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const message = `${what}: ${errorMessage(err)}`;
+    if (isPermanentHttpError(err)) throw ApplicationFailure.nonRetryable(message, 'KubernetesRequestRejected');
+    throw ApplicationFailure.retryable(message, 'KubernetesRequestFailed');
+  }
+}
+
+export function createObjectActivities(clients: KubeClients): ObjectActivities {
+  const { custom } = clients;
+
+  async function getRaw(ref: ObjectRef): Promise<RawObject | null> {
+    try {
+      const object = (await custom.getNamespacedCustomObject({ ...ref })) as RawObject;
+      // Same name, other uid: the object this workflow drives is gone.
+      return object.metadata.uid === ref.uid ? object : null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async function jsonPatch(ref: ObjectRef, patch: object[]): Promise<void> {
+    await custom.patchNamespacedCustomObject(
+      { ...ref, body: patch, fieldManager: FIELD_MANAGER },
+      setHeaderOptions('Content-Type', PatchStrategy.JsonPatch)
+    );
+  }
+
+  return {
+    async readObject(ref) {
+      return kubeCall(`read ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
+        const raw = await getRaw(ref);
+        return raw === null ? null : toSnapshot(raw);
+      });
+    },
+
+    async readCluster({ namespace, name }) {
+      return kubeCall(`read Cluster ${namespace}/${name}`, async () => {
+        try {
+          const c = (await custom.getNamespacedCustomObject({ ...CLUSTER_RESOURCE, namespace, name })) as {
+            metadata: { uid: string };
+            spec?: { paused?: boolean; controlPlaneEndpoint?: { host?: string; port?: number } };
+          };
+          const endpoint = c.spec?.controlPlaneEndpoint;
+          return {
+            name,
+            uid: c.metadata.uid,
+            paused: c.spec?.paused === true,
+            ...(endpoint?.host ? { controlPlaneEndpoint: { host: endpoint.host, port: endpoint.port ?? 6443 } } : {}),
+          };
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      });
+    },
+
+    async ensureFinalizer({ ref, finalizer }) {
+      await kubeCall(`add finalizer to ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
+        const raw = await getRaw(ref);
+        if (raw === null || raw.metadata.deletionTimestamp) return;
+        const finalizers = raw.metadata.finalizers;
+        if (finalizers?.includes(finalizer)) return;
+        // The resourceVersion test makes the append safe against a concurrent writer of the list.
+        const patch = finalizers
+          ? [
+              { op: 'test', path: '/metadata/resourceVersion', value: raw.metadata.resourceVersion },
+              { op: 'add', path: '/metadata/finalizers/-', value: finalizer },
+            ]
+          : [{ op: 'add', path: '/metadata/finalizers', value: [finalizer] }];
+        await jsonPatch(ref, patch);
+      });
+    },
+
+    async removeFinalizer({ ref, finalizer }) {
+      await kubeCall(`remove finalizer from ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
+        const raw = await getRaw(ref);
+        const index = raw?.metadata.finalizers?.indexOf(finalizer) ?? -1;
+        if (raw === null || index < 0) return;
+        // The test pins the entry, so a list that moved under us fails instead of losing someone's finalizer.
+        await jsonPatch(ref, [
+          { op: 'test', path: `/metadata/finalizers/${index}`, value: finalizer },
+          { op: 'remove', path: `/metadata/finalizers/${index}` },
+        ]);
+      });
+    },
+
+    async applyStatus({ ref, status }) {
+      await kubeCall(`patch status of ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
+        const body = {
+          apiVersion: apiVersionOf(ref),
+          kind: ref.kind,
+          metadata: { name: ref.name, namespace: ref.namespace, uid: ref.uid },
+          status,
+        };
+        await custom.patchNamespacedCustomObjectStatus(
+          { ...ref, body, fieldManager: FIELD_MANAGER, force: true },
+          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply)
+        );
+      });
+    },
+
+    async recordEvent({ ref, type, reason, message }) {
+      await kubeCall(`record event on ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
+        const now = new Date();
+        await clients.events.createNamespacedEvent({
+          namespace: ref.namespace,
+          body: {
+            metadata: { generateName: `${ref.name}.`, namespace: ref.namespace },
+            eventTime: now,
+            type,
+            reason,
+            note: message.slice(0, 1024),
+            action: reason,
+            reportingController: REPORTING_CONTROLLER,
+            reportingInstance: process.env.HOSTNAME ?? 'k0sflow',
+            regarding: {
+              apiVersion: apiVersionOf(ref),
+              kind: ref.kind,
+              namespace: ref.namespace,
+              name: ref.name,
+              uid: ref.uid,
+            },
+          },
+        });
+      });
+    },
+  };
+}
+
+function toSnapshot(raw: RawObject): ObjectSnapshot {
+  const m = raw.metadata;
+  return {
+    apiVersion: raw.apiVersion,
+    kind: raw.kind,
+    metadata: {
+      name: m.name,
+      namespace: m.namespace,
+      uid: m.uid,
+      ...(m.generation !== undefined ? { generation: m.generation } : {}),
+      ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m.labels ? { labels: m.labels } : {}),
+      ...(m.annotations ? { annotations: m.annotations } : {}),
+      ...(m.deletionTimestamp ? { deletionTimestamp: String(m.deletionTimestamp) } : {}),
+      ...(m.finalizers ? { finalizers: m.finalizers } : {}),
+      ...(m.ownerReferences ? { ownerReferences: m.ownerReferences } : {}),
+    },
+    ...(raw.spec !== undefined ? { spec: raw.spec } : {}),
+    ...(raw.status !== undefined ? { status: raw.status } : {}),
+  };
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+import { isLogLevel, type LogLevel } from '../util/log.js';
+import { run } from './run.js';
+
+function parseLogLevel(value: string): LogLevel {
+  if (!isLogLevel(value)) throw new InvalidArgumentError('one of debug, info, warn, error');
+  return value;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('a positive whole number');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('k0sflow')
+    .description('Cluster API provider for k0s clusters; every reconcile is a durable Temporal workflow')
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('run the bridge (Kubernetes watches to workflows, while leader) and the worker')
+    .option('--kubeconfig <path>', 'kubeconfig of the management cluster (default: $KUBECONFIG, else in-cluster)')
+    .addOption(new Option('--watch-namespace <ns>', 'drive objects of this namespace only').env('K0SFLOW_WATCH_NAMESPACE'))
+    .option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS, else localhost:7233)')
+    .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, else default)')
+    .option('--api-key <key>', 'Temporal API key (default: $TEMPORAL_API_KEY)')
+    .option('--tls-cert-path <path>', 'client certificate (default: $TEMPORAL_TLS_CLIENT_CERT_PATH)')
+    .option('--tls-key-path <path>', 'client key (default: $TEMPORAL_TLS_CLIENT_KEY_PATH)')
+    .option('--tls-ca-path <path>', 'server CA (default: $TEMPORAL_TLS_SERVER_CA_CERT_PATH)')
+    .option('--tls-server-name <name>', 'server name to verify (default: $TEMPORAL_TLS_SERVER_NAME)')
+    .addOption(new Option('--task-queue <name>', 'Temporal task queue').env('K0SFLOW_TASK_QUEUE').default('k0sflow'))
+    .addOption(
+      new Option('--log-level <level>', 'debug, info, warn or error')
+        .env('K0SFLOW_LOG_LEVEL')
+        .default('info')
+        .argParser(parseLogLevel)
+    )
+    .option('--no-leader-elect', 'drive without a Lease (only when a single replica runs)')
+    .addOption(
+      new Option('--leader-election-namespace <ns>', 'namespace of the Lease')
+        .env('POD_NAMESPACE')
+        .default('k0sflow-system')
+    )
+    .option('--leader-election-id <name>', 'name of the Lease', 'k0sflow')
+    .option('--no-bridge', 'run the worker only')
+    .option('--no-worker', 'run the bridge only')
+    .option('--relist-interval <seconds>', 'full relist period of every watch', parsePositiveInt, 600)
+    .action(async (o: Record<string, unknown>) => {
+      await run({
+        ...(o as object),
+        kubeconfig: o.kubeconfig as string | undefined,
+        watchNamespace: o.watchNamespace as string | undefined,
+        taskQueue: o.taskQueue as string,
+        logLevel: o.logLevel as LogLevel,
+        leaderElect: o.leaderElect as boolean,
+        leaderElectionNamespace: o.leaderElectionNamespace as string,
+        leaderElectionId: o.leaderElectionId as string,
+        bridge: o.bridge as boolean,
+        worker: o.worker as boolean,
+        relistIntervalSeconds: o.relistInterval as number,
+      });
+    });
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,50 @@
+import { createHash } from 'node:crypto';
+
+import type { ObjectMeta } from './snapshot.js';
+
+/**
+ * A short digest of what about an object can change what k0sflow does. The bridge signals a workflow only
+ * when it moves, so status writes (ours or CAPI's) that change nothing of interest do not wake workflows.
+ */
+export function fingerprint(parts: unknown): string {
+  return createHash('sha1').update(stableJson(parts)).digest('base64url').slice(0, 16);
+}
+
+/** For objects k0sflow drives: spec (through generation), deletion, labels, annotations, owners. */
+export function ownObjectFingerprint(meta: ObjectMeta): string {
+  return fingerprint({
+    generation: meta.generation,
+    deleting: meta.deletionTimestamp ?? null,
+    labels: meta.labels ?? {},
+    annotations: meta.annotations ?? {},
+    owners: (meta.ownerReferences ?? []).map((o) => o.uid),
+  });
+}
+
+interface ConditionLike {
+  type?: unknown;
+  status?: unknown;
+}
+
+/**
+ * For CAPI objects k0sflow depends on (Cluster, Machine): besides spec and metadata, the readiness
+ * signals in their status that dependants wait for.
+ */
+export function dependencyFingerprint(meta: ObjectMeta, status: unknown): string {
+  const s = (status ?? {}) as { initialization?: unknown; conditions?: ConditionLike[]; phase?: unknown };
+  return fingerprint({
+    own: ownObjectFingerprint(meta),
+    initialization: s.initialization ?? null,
+    phase: s.phase ?? null,
+    conditions: (s.conditions ?? []).map((c) => `${String(c.type)}=${String(c.status)}`).sort(),
+  });
+}
+
+/** JSON with object keys sorted, so equal values give equal text. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v
+  );
+}

@@ -1,0 +1,17 @@
+import { proxyActivities } from '@temporalio/workflow';
+
+import type { ObjectActivities } from '../activities/objects.js';
+
+/**
+ * Kubernetes API calls: short, idempotent, retried with backoff. After the attempts run out the entity
+ * loop records the error and tries again later, so a long API outage never fails a workflow.
+ */
+export const kube = proxyActivities<ObjectActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 8,
+  },
+});

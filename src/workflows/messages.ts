@@ -1,0 +1,48 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+import type { ObjectRef } from '../domain/resources.js';
+
+/** What the bridge tells a workflow about its object. A hint only: the workflow re-reads the object. */
+export interface ObjectHint {
+  /** The object's generation when the bridge saw it; lower than one already handled means stale. */
+  generation?: number;
+  resourceVersion?: string;
+  deleting?: boolean;
+  /** The object is gone from the API server. */
+  gone?: boolean;
+  /** Set when the hint comes from a dependency (a Cluster, a Machine) rather than the object itself. */
+  cause?: string;
+}
+
+export const objectChangedSignal = defineSignal<[ObjectHint]>('objectChanged');
+
+export interface EntityState {
+  phase: 'starting' | 'reconciling' | 'waiting' | 'paused' | 'failed' | 'deleting' | 'done';
+  /** The step running or last run, as named in the Web UI. */
+  step?: string;
+  lastError?: string;
+  handledGeneration?: number;
+  reconciles: number;
+}
+
+export const entityStateQuery = defineQuery<EntityState>('state');
+
+export interface EntityInput {
+  ref: ObjectRef;
+  /** Carried across continue-as-new. */
+  handledGeneration?: number;
+}
+
+/** Search attributes: an object's workflow is one search away in the Web UI. Values are names, never secrets. */
+export const searchAttributes = {
+  kind: defineSearchAttributeKey('K0sflowKind', SearchAttributeType.KEYWORD),
+  namespace: defineSearchAttributeKey('K0sflowNamespace', SearchAttributeType.KEYWORD),
+  name: defineSearchAttributeKey('K0sflowName', SearchAttributeType.KEYWORD),
+  cluster: defineSearchAttributeKey('K0sflowCluster', SearchAttributeType.KEYWORD),
+} as const;
+
+/** Workflow type per kind. Kinds absent here are served (CRDs) but not yet driven. */
+export const WORKFLOW_TYPE_BY_KIND: Readonly<Record<string, string>> = {
+  RemoteCluster: 'remoteClusterWorkflow',
+};
