@@ -9,14 +9,21 @@ const common = {
 };
 
 export default {
+  // Generous: tests never assert speed, and the integration tests wait on real servers.
+  testTimeout: 240_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/harness/unit-setup.mjs',
+    },
     {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/test/harness/global-setup.ts',
-      globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+      globalSetup: '<rootDir>/test/harness/integration-setup.mjs',
+      globalTeardown: '<rootDir>/test/harness/integration-teardown.mjs',
     },
   ],
 };

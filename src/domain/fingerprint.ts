@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import type { ObjectMeta } from './snapshot.js';
 
 /**
@@ -7,7 +5,24 @@ import type { ObjectMeta } from './snapshot.js';
  * when it moves, so status writes (ours or CAPI's) that change nothing of interest do not wake workflows.
  */
 export function fingerprint(parts: unknown): string {
-  return createHash('sha1').update(stableJson(parts)).digest('base64url').slice(0, 16);
+  return hash53(stableJson(parts)).toString(36);
+}
+
+/**
+ * cyrb53: a fast 53-bit string hash in plain JS, so the domain layer stays free of Node built-ins (it
+ * is bundled into workflow code). Only change detection relies on it, not security.
+ */
+function hash53(text: string): number {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
 /** For objects k0sflow drives: spec (through generation), deletion, labels, annotations, owners. */
