@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection} from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 
 import { createActivities } from './activities/index.js';
 import type { KubeClients } from './activities/kube-client.js';

@@ -1,6 +1,7 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 
+import { kindInfo } from '../domain/api/index.js';
 import { CLUSTER_RESOURCE, apiVersionOf, type ObjectRef } from '../domain/resources.js';
 import type { ObjectSnapshot } from '../domain/snapshot.js';
 import { errorMessage, isNotFound, isPermanentHttpError, type KubeClients } from './kube-client.js';
@@ -81,7 +82,9 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
     async readObject(ref) {
       return kubeCall(`read ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
         const raw = await getRaw(ref);
-        return raw === null ? null : toSnapshot(raw);
+        if (raw === null) return null;
+        const invalid = schemaProblems(ref.kind, raw);
+        return { ...toSnapshot(raw), ...(invalid ? { invalid } : {}) };
       });
     },
 
@@ -177,6 +180,16 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
       });
     },
   };
+}
+
+/** What our schema says is wrong with an object, field by field; undefined when nothing is. */
+export function schemaProblems(kind: string, raw: unknown): string | undefined {
+  const result = kindInfo(kind).schema.safeParse(raw);
+  if (result.success) return undefined;
+  return result.error.issues
+    .slice(0, 5)
+    .map((issue) => `${issue.path.join('.') || '(object)'}: ${issue.message}`)
+    .join('; ');
 }
 
 function toSnapshot(raw: RawObject): ObjectSnapshot {

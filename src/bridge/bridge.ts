@@ -16,7 +16,7 @@ import {
 } from '../workflows/messages.js';
 import { errorText, type Logger } from '../util/log.js';
 import { KeyedQueue } from './signal-queue.js';
-import { ResourceWatcher, keyOf, type WatchEvent, type WatchedObject } from './list-watch.js';
+import { ResourceWatcher, keyOf, type WatchEvent } from './list-watch.js';
 
 export interface BridgeOptions {
   kubeConfig: KubeConfig;
@@ -131,7 +131,7 @@ export class Bridge {
     const clusterKey = keyOf(event.object.metadata);
     if (event.type === 'delete') this.clusterFingerprints.delete(clusterKey);
     else {
-      const fingerprint = dependencyFingerprint(event.object.metadata, (event.object as WatchedObject).status);
+      const fingerprint = dependencyFingerprint(event.object.metadata, event.object.status);
       if (this.clusterFingerprints.get(clusterKey) === fingerprint) return;
       this.clusterFingerprints.set(clusterKey, fingerprint);
     }

@@ -130,7 +130,7 @@ export class ResourceWatcher {
       const finish = (err: unknown): void => {
         clearTimeout(timer);
         if (gone || this.stopped || isAbort(err)) resolve(gone ? 'gone' : 'closed');
-        else if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else if (err) reject(err instanceof Error ? err : new Error(errorText(err)));
         else resolve('closed');
       };
       new Watch(config)
@@ -179,7 +179,7 @@ export class ResourceWatcher {
 
   private emit(event: Omit<WatchEvent, 'receivedAt'>): void {
     try {
-      this.opts.onEvent({ ...event, receivedAt: performance.now() } as WatchEvent);
+      this.opts.onEvent({ ...event, receivedAt: performance.now() });
     } catch (err) {
       this.opts.log.error('event handler failed', { error: errorText(err) });
     }

@@ -13,6 +13,8 @@ export interface RemoteClusterFacts {
   generation: number;
   currentStatus: { ready?: boolean; initialization?: { provisioned?: boolean }; conditions?: Condition[] } | undefined;
   paused: boolean;
+  /** What is wrong with the object, if anything: reported, never acted on. */
+  invalid?: string;
   now: Date;
 }
 
@@ -29,6 +31,20 @@ export function planRemoteClusterStatus(facts: RemoteClusterFacts): RemoteCluste
     : { type: 'Paused', status: 'False' as const, reason: 'NotPaused' };
   let conditions = setCondition(current.conditions, { ...pausedCondition, observedGeneration: facts.generation }, facts.now);
   if (facts.paused) {
+    return {
+      ready: current.ready ?? false,
+      initialization: { provisioned: current.initialization?.provisioned ?? false },
+      conditions,
+      observedGeneration: facts.generation,
+    };
+  }
+  if (facts.invalid !== undefined) {
+    // Bad input: say so, and keep what was already provisioned (v1beta2: provisioned never goes back).
+    conditions = setCondition(
+      conditions,
+      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: facts.invalid, observedGeneration: facts.generation },
+      facts.now
+    );
     return {
       ready: current.ready ?? false,
       initialization: { provisioned: current.initialization?.provisioned ?? false },

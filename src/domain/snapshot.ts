@@ -28,6 +28,8 @@ export interface ObjectSnapshot<Spec = unknown, Status = unknown> {
   metadata: ObjectMeta;
   spec?: Spec;
   status?: Status;
+  /** Set when the object breaks our schema (it got past the API server, e.g. from an older CRD). */
+  invalid?: string;
 }
 
 export function isDeleting(object: { metadata: Pick<ObjectMeta, 'deletionTimestamp'> }): boolean {

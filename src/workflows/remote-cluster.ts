@@ -1,9 +1,10 @@
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 
-import { planRemoteClusterStatus, ownedStatusUpToDate } from '../domain/remote-cluster.js';
-import { K0SFLOW_FINALIZER } from '../domain/resources.js';
-import { clusterNameOf, hasPausedAnnotation, isDeleting } from '../domain/snapshot.js';
 import type { Condition } from '../domain/conditions.js';
+import { conditionTransitionEvent } from '../domain/events.js';
+import { planRemoteClusterStatus, ownedStatusUpToDate } from '../domain/remote-cluster.js';
+import { K0SFLOW_FINALIZER, type ObjectRef } from '../domain/resources.js';
+import { clusterNameOf, hasPausedAnnotation, isDeleting, type ObjectSnapshot } from '../domain/snapshot.js';
 import { kube } from './activities.js';
 import { runEntity, type ReconcileContext, type ReconcileOutcome } from './entity.js';
 import { searchAttributes, type EntityInput } from './messages.js';
@@ -25,40 +26,52 @@ async function reconcileRemoteCluster(ctx: ReconcileContext): Promise<ReconcileO
   ctx.state.step = 'read';
   const object = await kube.readObject(ref);
   if (object === null) return { kind: 'done' };
-
-  if (isDeleting(object)) {
-    ctx.state.phase = 'deleting';
-    ctx.state.step = 'removeFinalizer';
-    await kube.removeFinalizer({ ref, finalizer: K0SFLOW_FINALIZER });
-    return { kind: 'done' };
-  }
+  if (isDeleting(object)) return finalize(ctx, ref);
 
   const clusterName = clusterNameOf(object.metadata);
   tagCluster(clusterName);
   ctx.state.step = 'ensureFinalizer';
   await kube.ensureFinalizer({ ref, finalizer: K0SFLOW_FINALIZER });
 
-  ctx.state.step = 'readCluster';
-  const cluster = clusterName ? await kube.readCluster({ namespace: ref.namespace, name: clusterName }) : null;
-  const paused = hasPausedAnnotation(object.metadata) || (cluster?.paused ?? false);
-  const generation = object.metadata.generation ?? 0;
-  const status = planRemoteClusterStatus({
-    generation,
-    currentStatus: object.status as RemoteClusterStatusView | undefined,
-    paused,
-    now: new Date(),
-  });
-  if (!ownedStatusUpToDate(object.status, status)) {
-    ctx.state.step = 'patchStatus';
-    await kube.applyStatus({ ref, status: { ...status } });
-    if (!paused && !(object.status as RemoteClusterStatusView | undefined)?.ready) {
-      await kube.recordEvent({ ref, type: 'Normal', reason: 'Provisioned', message: 'RemoteCluster is ready' });
-    }
-  }
-  ctx.state.handledGeneration = generation;
-  ctx.state.phase = paused ? 'paused' : 'waiting';
+  const paused = await isPaused(ctx, object, clusterName);
+  await reportStatus(ctx, object, paused);
+  ctx.state.handledGeneration = object.metadata.generation ?? 0;
+  ctx.state.phase = paused ? 'paused' : object.invalid ? 'failed' : 'waiting';
   ctx.state.step = undefined;
   return { kind: 'idle' };
+}
+
+async function finalize(ctx: ReconcileContext, ref: ObjectRef): Promise<ReconcileOutcome> {
+  ctx.state.phase = 'deleting';
+  ctx.state.step = 'removeFinalizer';
+  await kube.removeFinalizer({ ref, finalizer: K0SFLOW_FINALIZER });
+  return { kind: 'done' };
+}
+
+/** The object's own paused annotation, or its Cluster's `spec.paused` (both contracts). */
+async function isPaused(ctx: ReconcileContext, object: ObjectSnapshot, clusterName: string | undefined): Promise<boolean> {
+  if (hasPausedAnnotation(object.metadata)) return true;
+  if (!clusterName) return false;
+  ctx.state.step = 'readCluster';
+  const cluster = await kube.readCluster({ namespace: ctx.input.ref.namespace, name: clusterName });
+  return cluster?.paused ?? false;
+}
+
+async function reportStatus(ctx: ReconcileContext, object: ObjectSnapshot, paused: boolean): Promise<void> {
+  const { ref } = ctx.input;
+  const current = object.status as RemoteClusterStatusView | undefined;
+  const status = planRemoteClusterStatus({
+    generation: object.metadata.generation ?? 0,
+    currentStatus: current,
+    paused,
+    ...(object.invalid !== undefined ? { invalid: object.invalid } : {}),
+    now: new Date(),
+  });
+  if (ownedStatusUpToDate(current, status)) return;
+  ctx.state.step = 'patchStatus';
+  await kube.applyStatus({ ref, status: { ...status } });
+  const event = conditionTransitionEvent(current?.conditions, status.conditions, 'Ready', 'RemoteCluster is ready');
+  if (event) await kube.recordEvent({ ref, ...event });
 }
 
 function tagCluster(clusterName: string | undefined): void {

@@ -1,7 +1,8 @@
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { WorkflowExecutionStatusName } from '@temporalio/client';
+import type { WorkflowExecutionStatusName } from '@temporalio/client';
 
 import { workflowIdFor } from '../../src/domain/workflow-id.js';
+import { entityStateQuery } from '../../src/workflows/messages.js';
 import {
   createAll,
   createNamespace,
@@ -13,6 +14,7 @@ import {
   type K0sflowProcess,
   type Kube,
 } from '../harness/env.js';
+import { recordHistory } from '../harness/histories.js';
 import { seedManifest } from '../harness/seeds.js';
 
 const RC = { group: 'infrastructure.cluster.x-k8s.io', version: 'v1beta1', plural: 'remoteclusters' };
@@ -122,7 +124,7 @@ describe('RemoteCluster, the first workflow end to end', () => {
       workflowIdFor({ kind: 'RemoteCluster', namespace: ns, name: 'remote-test', uid: rc.metadata.uid })
     );
     await eventually(async () => {
-      const state = (await handle.query('state')) as { reconciles: number };
+      const state = await handle.query(entityStateQuery);
       expect(state.reconciles).toBeGreaterThanOrEqual(2);
     });
     const after = await getRc();
@@ -150,5 +152,6 @@ describe('RemoteCluster, the first workflow end to end', () => {
     await eventually(async () => {
       expect((await handle.describe()).status.name).toBe('COMPLETED');
     });
+    recordHistory('remote-cluster-lifecycle', await handle.fetchHistory());
   });
 });

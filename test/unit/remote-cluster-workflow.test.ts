@@ -167,3 +167,63 @@ describe('remoteClusterWorkflow', () => {
     });
   });
 });
+
+describe('remoteClusterWorkflow with bad input', () => {
+  let env: TestWorkflowEnvironment;
+
+  beforeAll(async () => {
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: temporalTestServerPath() } },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  it('reports InvalidSpec as a condition and one Warning event, and does not loop', async () => {
+    const api = new FakeApi();
+    const events: string[] = [];
+    const activities = api.activities();
+    const originalRead = activities.readObject;
+    activities.readObject = async (r) => {
+      const o = await originalRead(r);
+      return o && { ...o, invalid: 'spec.controlPlaneEndpoint.port: Invalid input: expected number, received string' };
+    };
+    activities.recordEvent = async (e) => {
+      events.push(`${e.type}/${e.reason}`);
+    };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'tq-invalid',
+      workflowBundle: { codePath: process.env.K0SFLOW_WORKFLOW_BUNDLE! },
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('remoteClusterWorkflow', {
+        workflowId: 'invalid',
+        taskQueue: 'tq-invalid',
+        args: [{ ref }],
+      });
+      await handle.signal(objectChangedSignal, { generation: 1 });
+      let state = await handle.query(entityStateQuery);
+      while (state.reconciles < 2) {
+        await env.sleep('1 second');
+        state = await handle.query(entityStateQuery);
+      }
+      expect(state.phase).toBe('failed');
+      const conditions = (api.object?.status as { conditions: { type: string; status: string; reason: string; message?: string }[] })
+        .conditions;
+      expect(conditions).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('spec.controlPlaneEndpoint.port') }),
+        ])
+      );
+      expect(api.object?.status).toMatchObject({ ready: false });
+      expect(events).toEqual(['Warning/InvalidSpec']);
+      // Idle until the object changes: an hour later nothing more has run.
+      await env.sleep('1 hour');
+      expect((await handle.query(entityStateQuery)).reconciles).toBe(state.reconciles);
+      expect(api.calls.applyStatus).toBe(1);
+    });
+  });
+});
