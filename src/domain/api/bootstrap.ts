@@ -3,7 +3,15 @@
  * defaults of k0smotron v1.10.9. The rules k0smotron checks in its K0sWorkerConfig webhook are CEL rules here.
  */
 import { z } from 'zod';
-import { SecretMetadataSchema, TemplateMetadataSchema, cel, commonStatusFields, freeForm, int32, kindObject } from './common.js';
+import {
+  SecretMetadataSchema,
+  TemplateMetadataSchema,
+  cel,
+  commonStatusFields,
+  freeForm,
+  int32,
+  kindObject,
+} from './common.js';
 import { BOOTSTRAP_API_VERSION } from './groups.js';
 
 /** Bounds that keep the CEL rules below within the API server's cost budget. */

@@ -50,8 +50,8 @@ export function intOrString(): z.ZodUnion<readonly [z.ZodInt, z.ZodString]> {
 export const timestamp = z.string().meta({ format: 'date-time' });
 
 /** A JSON integer that the API server stores as int32 / int64. */
-export const int32 = z.int32();
-export const int64 = z.int();
+export const int32 = z.int32().meta({ format: 'int32' });
+export const int64 = z.int().meta({ format: 'int64' });
 
 // ---------------------------------------------------------------------------------------------------------
 // Metadata
@@ -87,11 +87,17 @@ export const ObjectMetaSchema = z.looseObject({
 });
 export type ObjectMeta = z.infer<typeof ObjectMetaSchema>;
 
-/** Metadata a template (or machineTemplate) carries into the objects made from it: labels and annotations. */
+/**
+ * Metadata a template (or machineTemplate) carries into the objects made from it. Only labels and annotations
+ * are used; name, namespace and finalizers are accepted because k0smotron's templates embed ObjectMeta.
+ */
 export const TemplateMetadataSchema = z
   .object({
+    name: z.string().optional(),
+    namespace: z.string().optional(),
     labels: stringMap.optional(),
     annotations: stringMap.optional(),
+    finalizers: z.array(z.string()).optional(),
   })
   .describe('Labels and annotations to put on the objects created from this template.');
 export type TemplateMetadata = z.infer<typeof TemplateMetadataSchema>;

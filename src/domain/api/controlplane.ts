@@ -28,7 +28,7 @@ import { hostedClusterSpecFields } from './hosted-cluster.js';
 /** Kubernetes' skew policy: one minor at a time. Versions we cannot read are left alone. */
 export const minorStepRule: CelRule = {
   rule:
-    "!self.matches('^v?[0-9]+[.][0-9]+') || !oldSelf.matches('^v?[0-9]+[.][0-9]+') || " +
+    "!self.matches('^v?[0-9]+[.][0-9]+([.]|$)') || !oldSelf.matches('^v?[0-9]+[.][0-9]+([.]|$)') || " +
     "int(self.split('.')[1]) - int(oldSelf.split('.')[1]) <= 1",
   message: 'upgrading more than one minor version at a time is not allowed by the Kubernetes skew policy',
 };
@@ -126,9 +126,10 @@ export const K0smotronControlPlaneTemplateSpecSchema = z.object({
   template: z
     .object({
       metadata: TemplateMetadataSchema.optional(),
-      spec: cel(z.object({ ...hostedClusterSpecFields, version: version.optional() }), ...hostedSpecRules).prefault(
-        {}
-      ),
+      spec: cel(
+        z.object({ ...hostedClusterSpecFields, version: version.optional() }),
+        ...hostedSpecRules
+      ).prefault({}),
     })
     .prefault({}),
 });

@@ -3,7 +3,15 @@
  * of K0smotronControlPlane. Pod-spec fragments (volumes, topology spread constraints, PVC spec) stay free-form.
  */
 import { z } from 'zod';
-import { PRESERVE_UNKNOWN, SecretMetadataSchema, freeForm, int32, int64, intOrString, stringMap } from './common.js';
+import {
+  PRESERVE_UNKNOWN,
+  SecretMetadataSchema,
+  freeForm,
+  int32,
+  int64,
+  intOrString,
+  stringMap,
+} from './common.js';
 
 export const DEFAULT_K0S_IMAGE = 'quay.io/k0sproject/k0s';
 export const DEFAULT_ETCD_IMAGE = 'quay.io/k0sproject/etcd:v3.5.13';
@@ -129,8 +137,8 @@ export const hostedClusterSpecFields = {
   version: z.string().optional().describe('k0s version; chosen by the controller when empty.'),
   externalAddress: z.string().optional(),
   ingress: IngressSpecSchema.optional(),
-  service: ServiceSpecSchema.prefault({}),
-  persistence: PersistenceSpecSchema.prefault({}),
+  service: ServiceSpecSchema.prefault({ type: 'ClusterIP', apiPort: 30443, konnectivityPort: 30132 }),
+  persistence: PersistenceSpecSchema.prefault({ type: 'emptyDir' }),
   kineDataSourceURL: z.string().optional(),
   kineDataSourceSecretName: z.string().optional(),
   k0sConfig: freeForm('k0s ClusterConfig; some fields are overwritten by the controller.').optional(),
@@ -142,7 +150,7 @@ export const hostedClusterSpecFields = {
   mounts: z.array(MountSchema).optional(),
   controllerPlaneFlags: z.array(z.string()).optional().describe('Extra `k0s controller` flags.'),
   monitoring: MonitoringSpecSchema.optional(),
-  etcd: EtcdSpecSchema.prefault({ persistence: {} }),
+  etcd: EtcdSpecSchema.prefault({ image: DEFAULT_ETCD_IMAGE, persistence: {} }),
   topologySpreadConstraints: z.array(freeForm()).optional(),
   resources: ResourceRequirementsSchema.optional(),
   kubeconfigSecretMetadata: SecretMetadataSchema.optional(),

@@ -180,7 +180,11 @@ export const API_KINDS: readonly KindInfo[] = [
     CONTROLPLANE_GROUP,
     'control-plane',
     'K0smotronControlPlane',
-    { schema: K0smotronControlPlaneSchema, spec: K0smotronControlPlaneSpecSchema, status: ControlPlaneStatusSchema },
+    {
+      schema: K0smotronControlPlaneSchema,
+      spec: K0smotronControlPlaneSpecSchema,
+      status: ControlPlaneStatusSchema,
+    },
     { printerColumns: CONTROL_PLANE_COLUMNS, scale: true }
   ),
   kindInfoOf(CONTROLPLANE_GROUP, 'control-plane', 'K0smotronControlPlaneTemplate', {
@@ -234,7 +238,11 @@ export const API_KINDS: readonly KindInfo[] = [
     INFRASTRUCTURE_GROUP,
     'infrastructure',
     'PooledRemoteMachine',
-    { schema: PooledRemoteMachineSchema, spec: PooledRemoteMachineSpecSchema, status: PooledRemoteMachineStatusSchema },
+    {
+      schema: PooledRemoteMachineSchema,
+      spec: PooledRemoteMachineSpecSchema,
+      status: PooledRemoteMachineStatusSchema,
+    },
     { printerColumns: POOLED_MACHINE_COLUMNS }
   ),
 ];
