@@ -7,6 +7,13 @@ cache=${K0SFLOW_CACHE:-$HOME/.cache/k0sflow}
 bin="$cache/bin"
 mkdir -p "$bin"
 
+# One build at a time (2 cores are easily saturated): a second caller waits, then finds it all built.
+exec 8>"$cache/build-go-tools.lock"
+if ! flock -n 8; then
+  echo "build-go-tools: another build is running; waiting for it" >&2
+  flock 8
+fi
+
 ETCD_VERSION=v3.6.16
 K8S_VERSION=v1.35.4
 CAPI_VERSION=v1.14.2

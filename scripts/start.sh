@@ -26,8 +26,9 @@ if ! $kube_configured && ! $temporal_configured; then
 k0sflow is starting against the embedded default:
   Temporal Web UI:  ${UI_URL}
   kubectl:          export KUBECONFIG=${KUBECONFIG}
-                    (kubectl: $(npm run --silent proving-ground -- kubectl-path 2>/dev/null || echo "see test/proving-ground/README.md"))
+                    kubectl is at $(ls "${K0SFLOW_CACHE:-$HOME/.cache/k0sflow}"/bin/kubectl-* | head -n 1)
   Try:              kubectl apply -f test/fixtures/seeds/remote-machine-provider.1.yaml
+                    (then watch its workflow in the Web UI: K0sflowKind = "RemoteCluster")
 Stop with Ctrl-C; that also stops the embedded servers.
 
 MSG
