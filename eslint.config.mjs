@@ -4,8 +4,25 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 const nodeBuiltins = [
-  'fs', 'fs/promises', 'path', 'os', 'child_process', 'net', 'http', 'https', 'crypto', 'stream', 'util',
-  'events', 'dns', 'tls', 'zlib', 'url', 'worker_threads', 'process', 'timers',
+  'fs',
+  'fs/promises',
+  'path',
+  'os',
+  'child_process',
+  'net',
+  'http',
+  'https',
+  'crypto',
+  'stream',
+  'util',
+  'events',
+  'dns',
+  'tls',
+  'zlib',
+  'url',
+  'worker_threads',
+  'process',
+  'timers',
 ];
 
 export default tseslint.config(

@@ -8,7 +8,11 @@ import { errorText, type Logger } from './util/log.js';
  * Registers k0sflow's search attributes in the namespace if missing. On servers where the worker may
  * not do that (Temporal Cloud), the operator registers them once; we only warn.
  */
-export async function ensureSearchAttributes(connection: Connection, namespace: string, log: Logger): Promise<void> {
+export async function ensureSearchAttributes(
+  connection: Connection,
+  namespace: string,
+  log: Logger
+): Promise<void> {
   const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });

@@ -10,7 +10,10 @@ describe('resolveTemporalSettings', () => {
   });
 
   it('honours the Temporal CLI environment', () => {
-    const s = resolveTemporalSettings({}, { ...noFile, TEMPORAL_ADDRESS: 'temporal.example:7233', TEMPORAL_NAMESPACE: 'infra' });
+    const s = resolveTemporalSettings(
+      {},
+      { ...noFile, TEMPORAL_ADDRESS: 'temporal.example:7233', TEMPORAL_NAMESPACE: 'infra' }
+    );
     expect(s.connection.address).toBe('temporal.example:7233');
     expect(s.namespace).toBe('infra');
   });

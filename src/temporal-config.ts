@@ -21,7 +21,10 @@ export interface TemporalSettings {
  * Resolves the connection the way the `temporal` CLI does (config file profile, then TEMPORAL_*
  * variables), with command-line flags on top; defaults to a local dev server.
  */
-export function resolveTemporalSettings(flags: TemporalFlags, env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+export function resolveTemporalSettings(
+  flags: TemporalFlags,
+  env: NodeJS.ProcessEnv = process.env
+): TemporalSettings {
   const overrides: Record<string, string> = {};
   const set = (name: string, value: string | undefined): void => {
     if (value !== undefined) overrides[name] = value;
@@ -36,7 +39,10 @@ export function resolveTemporalSettings(flags: TemporalFlags, env: NodeJS.Proces
   const merged = { ...stringEnv(env), ...overrides };
   const loaded = loadClientConnectConfig({ overrideEnvVars: merged });
   return {
-    connection: { ...loaded.connectionOptions, address: loaded.connectionOptions.address ?? 'localhost:7233' },
+    connection: {
+      ...loaded.connectionOptions,
+      address: loaded.connectionOptions.address ?? 'localhost:7233',
+    },
     namespace: loaded.namespace ?? 'default',
   };
 }

@@ -8,11 +8,19 @@ describe('schemaProblems', () => {
   };
 
   it('accepts a valid object with the metadata the API server adds', () => {
-    expect(schemaProblems('RemoteCluster', { ...base, spec: { controlPlaneEndpoint: { host: '10.0.0.1', port: 6443 } } })).toBeUndefined();
+    expect(
+      schemaProblems('RemoteCluster', {
+        ...base,
+        spec: { controlPlaneEndpoint: { host: '10.0.0.1', port: 6443 } },
+      })
+    ).toBeUndefined();
   });
 
   it('names the offending field', () => {
-    const problems = schemaProblems('RemoteCluster', { ...base, spec: { controlPlaneEndpoint: { host: 'h', port: 'x' } } });
+    const problems = schemaProblems('RemoteCluster', {
+      ...base,
+      spec: { controlPlaneEndpoint: { host: 'h', port: 'x' } },
+    });
     expect(problems).toContain('spec.controlPlaneEndpoint.port');
   });
 });

@@ -52,7 +52,8 @@ async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     const message = `${what}: ${errorMessage(err)}`;
-    if (isPermanentHttpError(err)) throw ApplicationFailure.nonRetryable(message, 'KubernetesRequestRejected');
+    if (isPermanentHttpError(err))
+      throw ApplicationFailure.nonRetryable(message, 'KubernetesRequestRejected');
     throw ApplicationFailure.retryable(message, 'KubernetesRequestFailed');
   }
 }
@@ -100,7 +101,9 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
             name,
             uid: c.metadata.uid,
             paused: c.spec?.paused === true,
-            ...(endpoint?.host ? { controlPlaneEndpoint: { host: endpoint.host, port: endpoint.port ?? 6443 } } : {}),
+            ...(endpoint?.host
+              ? { controlPlaneEndpoint: { host: endpoint.host, port: endpoint.port ?? 6443 } }
+              : {}),
           };
         } catch (err) {
           if (isNotFound(err)) return null;

@@ -138,7 +138,11 @@ export class Bridge {
     for (const key of this.byCluster.get(clusterKey) ?? []) {
       const tracked = this.tracked.get(key);
       if (!tracked) continue;
-      this.queue.add(workflowIdFor(tracked.ref), { ref: tracked.ref, hint: { cause: 'Cluster' } }, event.receivedAt);
+      this.queue.add(
+        workflowIdFor(tracked.ref),
+        { ref: tracked.ref, hint: { cause: 'Cluster' } },
+        event.receivedAt
+      );
     }
   }
 

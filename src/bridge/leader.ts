@@ -116,7 +116,10 @@ export class LeaseElector {
 
   private async readLease(): Promise<V1Lease | null> {
     try {
-      return await this.opts.coordination.readNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name });
+      return await this.opts.coordination.readNamespacedLease({
+        namespace: this.opts.namespace,
+        name: this.opts.name,
+      });
     } catch (err) {
       if (httpStatusOf(err) === 404) return null;
       throw err;

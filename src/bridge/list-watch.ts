@@ -79,7 +79,11 @@ export class ResourceWatcher {
       } catch (err) {
         if (this.stopped) break;
         const delay = backoffDelay(failures++);
-        this.opts.log.warn('list/watch failed; retrying', { error: errorText(err), status: httpStatusOf(err), delayMs: delay });
+        this.opts.log.warn('list/watch failed; retrying', {
+          error: errorText(err),
+          status: httpStatusOf(err),
+          delayMs: delay,
+        });
         this.resourceVersion = '';
         await sleep(delay, this.stopSignal.signal);
       }
@@ -109,7 +113,12 @@ export class ResourceWatcher {
 
   private listPage(continueToken: string | undefined): Promise<ListPage> {
     const { resource, namespace, custom } = this.opts;
-    const common = { group: resource.group, version: resource.version, plural: resource.plural, limit: PAGE_SIZE };
+    const common = {
+      group: resource.group,
+      version: resource.version,
+      plural: resource.plural,
+      limit: PAGE_SIZE,
+    };
     const paging = continueToken ? { _continue: continueToken } : {};
     return (
       namespace
@@ -169,7 +178,8 @@ export class ResourceWatcher {
     const key = keyOf(object.metadata);
     const resourceVersion = object.metadata.resourceVersion ?? '';
     const previous = this.known.get(key);
-    if (previous && previous.uid === object.metadata.uid && previous.resourceVersion === resourceVersion) return;
+    if (previous && previous.uid === object.metadata.uid && previous.resourceVersion === resourceVersion)
+      return;
     if (previous && previous.uid !== object.metadata.uid) {
       this.emit({ type: 'delete', object: { metadata: { ...object.metadata, uid: previous.uid } } });
     }

@@ -23,8 +23,15 @@ export function buildProgram(): Command {
   program
     .command('run')
     .description('run the bridge (Kubernetes watches to workflows, while leader) and the worker')
-    .option('--kubeconfig <path>', 'kubeconfig of the management cluster (default: $KUBECONFIG, else in-cluster)')
-    .addOption(new Option('--watch-namespace <ns>', 'drive objects of this namespace only').env('K0SFLOW_WATCH_NAMESPACE'))
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig of the management cluster (default: $KUBECONFIG, else in-cluster)'
+    )
+    .addOption(
+      new Option('--watch-namespace <ns>', 'drive objects of this namespace only').env(
+        'K0SFLOW_WATCH_NAMESPACE'
+      )
+    )
     .option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS, else localhost:7233)')
     .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, else default)')
     .option('--api-key <key>', 'Temporal API key (default: $TEMPORAL_API_KEY)')
@@ -32,7 +39,9 @@ export function buildProgram(): Command {
     .option('--tls-key-path <path>', 'client key (default: $TEMPORAL_TLS_CLIENT_KEY_PATH)')
     .option('--tls-ca-path <path>', 'server CA (default: $TEMPORAL_TLS_SERVER_CA_CERT_PATH)')
     .option('--tls-server-name <name>', 'server name to verify (default: $TEMPORAL_TLS_SERVER_NAME)')
-    .addOption(new Option('--task-queue <name>', 'Temporal task queue').env('K0SFLOW_TASK_QUEUE').default('k0sflow'))
+    .addOption(
+      new Option('--task-queue <name>', 'Temporal task queue').env('K0SFLOW_TASK_QUEUE').default('k0sflow')
+    )
     .addOption(
       new Option('--log-level <level>', 'debug, info, warn or error')
         .env('K0SFLOW_LOG_LEVEL')

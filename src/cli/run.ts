@@ -1,9 +1,19 @@
 import { hostname } from 'node:os';
 
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, type LogLevel as TemporalLogLevel } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Runtime,
+  DefaultLogger,
+  type LogLevel as TemporalLogLevel,
+} from '@temporalio/worker';
 
-import { loadKubeConfig, makeKubeClients, httpStatusOf, type KubeClients } from '../activities/kube-client.js';
+import {
+  loadKubeConfig,
+  makeKubeClients,
+  httpStatusOf,
+  type KubeClients,
+} from '../activities/kube-client.js';
 import { Bridge } from '../bridge/bridge.js';
 import { LeaseElector } from '../bridge/leader.js';
 import { ensureSearchAttributes } from '../search-attributes.js';
@@ -71,7 +81,13 @@ async function runWorker(
 ): Promise<void> {
   const connection = await NativeConnection.connect(temporal.connection);
   try {
-    const worker = await createWorker({ connection, namespace: temporal.namespace, taskQueue: opts.taskQueue, kube, identity });
+    const worker = await createWorker({
+      connection,
+      namespace: temporal.namespace,
+      taskQueue: opts.taskQueue,
+      kube,
+      identity,
+    });
     stop.addEventListener('abort', () => worker.shutdown());
     log.info('worker running', { taskQueue: opts.taskQueue });
     // Graceful: shutdown() stops polling and lets running activities finish (or be cancelled) first.

@@ -6,13 +6,23 @@ describe('setCondition', () => {
 
   it('adds a condition with a whole-second transition time', () => {
     const list = setCondition(undefined, { type: 'Ready', status: 'True', reason: 'Provisioned' }, t0);
-    expect(list).toEqual([{ type: 'Ready', status: 'True', reason: 'Provisioned', lastTransitionTime: '2026-01-01T00:00:00Z' }]);
+    expect(list).toEqual([
+      { type: 'Ready', status: 'True', reason: 'Provisioned', lastTransitionTime: '2026-01-01T00:00:00Z' },
+    ]);
   });
 
   it('keeps the transition time when the status stays, moves it when the status changes', () => {
     const first = setCondition([], { type: 'Ready', status: 'False', reason: 'Waiting' }, t0);
-    const same = setCondition(first, { type: 'Ready', status: 'False', reason: 'StillWaiting', message: 'm' }, t1);
-    expect(findCondition(same, 'Ready')).toMatchObject({ reason: 'StillWaiting', message: 'm', lastTransitionTime: rfc3339(t0) });
+    const same = setCondition(
+      first,
+      { type: 'Ready', status: 'False', reason: 'StillWaiting', message: 'm' },
+      t1
+    );
+    expect(findCondition(same, 'Ready')).toMatchObject({
+      reason: 'StillWaiting',
+      message: 'm',
+      lastTransitionTime: rfc3339(t0),
+    });
     const flipped = setCondition(same, { type: 'Ready', status: 'True', reason: 'Provisioned' }, t1);
     expect(findCondition(flipped, 'Ready')?.lastTransitionTime).toBe(rfc3339(t1));
     expect(findCondition(flipped, 'Ready')?.message).toBeUndefined();

@@ -1,6 +1,13 @@
 import { dependencyFingerprint, ownObjectFingerprint, stableJson } from './fingerprint.js';
 
-const meta = { name: 'a', namespace: 'ns', uid: 'u', generation: 1, resourceVersion: '10', labels: { x: '1' } };
+const meta = {
+  name: 'a',
+  namespace: 'ns',
+  uid: 'u',
+  generation: 1,
+  resourceVersion: '10',
+  labels: { x: '1' },
+};
 
 describe('fingerprints', () => {
   it('ignore resourceVersion alone (status writes), follow generation, labels, annotations and deletion', () => {
@@ -15,9 +22,17 @@ describe('fingerprints', () => {
   it('of dependencies follow readiness in status, not timestamps', () => {
     const status = { conditions: [{ type: 'Available', status: 'False', lastTransitionTime: 't0' }] };
     const base = dependencyFingerprint(meta, status);
-    expect(dependencyFingerprint(meta, { conditions: [{ type: 'Available', status: 'False', lastTransitionTime: 't1' }] })).toBe(base);
-    expect(dependencyFingerprint(meta, { conditions: [{ type: 'Available', status: 'True' }] })).not.toBe(base);
-    expect(dependencyFingerprint(meta, { ...status, initialization: { infrastructureProvisioned: true } })).not.toBe(base);
+    expect(
+      dependencyFingerprint(meta, {
+        conditions: [{ type: 'Available', status: 'False', lastTransitionTime: 't1' }],
+      })
+    ).toBe(base);
+    expect(dependencyFingerprint(meta, { conditions: [{ type: 'Available', status: 'True' }] })).not.toBe(
+      base
+    );
+    expect(
+      dependencyFingerprint(meta, { ...status, initialization: { infrastructureProvisioned: true } })
+    ).not.toBe(base);
   });
 
   it('stableJson sorts keys at every depth', () => {

@@ -11,7 +11,8 @@ export interface RemoteClusterOwnedStatus {
 
 export interface RemoteClusterFacts {
   generation: number;
-  currentStatus: { ready?: boolean; initialization?: { provisioned?: boolean }; conditions?: Condition[] } | undefined;
+  currentStatus:
+    { ready?: boolean; initialization?: { provisioned?: boolean }; conditions?: Condition[] } | undefined;
   paused: boolean;
   /** What is wrong with the object, if anything: reported, never acted on. */
   invalid?: string;
@@ -29,7 +30,11 @@ export function planRemoteClusterStatus(facts: RemoteClusterFacts): RemoteCluste
   const pausedCondition = facts.paused
     ? { type: 'Paused', status: 'True' as const, reason: 'Paused', message: 'Reconciliation is paused' }
     : { type: 'Paused', status: 'False' as const, reason: 'NotPaused' };
-  let conditions = setCondition(current.conditions, { ...pausedCondition, observedGeneration: facts.generation }, facts.now);
+  let conditions = setCondition(
+    current.conditions,
+    { ...pausedCondition, observedGeneration: facts.generation },
+    facts.now
+  );
   if (facts.paused) {
     return {
       ready: current.ready ?? false,
@@ -42,7 +47,13 @@ export function planRemoteClusterStatus(facts: RemoteClusterFacts): RemoteCluste
     // Bad input: say so, and keep what was already provisioned (v1beta2: provisioned never goes back).
     conditions = setCondition(
       conditions,
-      { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: facts.invalid, observedGeneration: facts.generation },
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'InvalidSpec',
+        message: facts.invalid,
+        observedGeneration: facts.generation,
+      },
       facts.now
     );
     return {
@@ -57,7 +68,12 @@ export function planRemoteClusterStatus(facts: RemoteClusterFacts): RemoteCluste
     { type: 'Ready', status: 'True', reason: 'Provisioned', observedGeneration: facts.generation },
     facts.now
   );
-  return { ready: true, initialization: { provisioned: true }, conditions, observedGeneration: facts.generation };
+  return {
+    ready: true,
+    initialization: { provisioned: true },
+    conditions,
+    observedGeneration: facts.generation,
+  };
 }
 
 /** True when applying `owned` would change nothing. */

@@ -44,6 +44,7 @@ export function hasPausedAnnotation(meta: Pick<ObjectMeta, 'annotations'>): bool
 export function clusterNameOf(meta: Pick<ObjectMeta, 'labels' | 'ownerReferences'>): string | undefined {
   const label = meta.labels?.[CLUSTER_NAME_LABEL];
   if (label) return label;
-  return meta.ownerReferences?.find((o) => o.kind === 'Cluster' && o.apiVersion.startsWith('cluster.x-k8s.io/'))
-    ?.name;
+  return meta.ownerReferences?.find(
+    (o) => o.kind === 'Cluster' && o.apiVersion.startsWith('cluster.x-k8s.io/')
+  )?.name;
 }

@@ -1,7 +1,12 @@
 import { parseWorkflowId, workflowIdFor } from './workflow-id.js';
 
 describe('workflow IDs', () => {
-  const ref = { kind: 'RemoteCluster', namespace: 'default', name: 'remote-test', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' };
+  const ref = {
+    kind: 'RemoteCluster',
+    namespace: 'default',
+    name: 'remote-test',
+    uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427',
+  };
 
   it('are derived from kind, namespace, name and uid, and parse back', () => {
     const id = workflowIdFor(ref);

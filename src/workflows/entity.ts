@@ -10,13 +10,16 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 
-import { entityStateQuery, objectChangedSignal, type EntityInput, type EntityState, type ObjectHint } from './messages.js';
+import {
+  entityStateQuery,
+  objectChangedSignal,
+  type EntityInput,
+  type EntityState,
+  type ObjectHint,
+} from './messages.js';
 
 /** What one reconcile pass asks of the loop. */
-export type ReconcileOutcome =
-  | { kind: 'idle' }
-  | { kind: 'requeue'; after: string }
-  | { kind: 'done' };
+export type ReconcileOutcome = { kind: 'idle' } | { kind: 'requeue'; after: string } | { kind: 'done' };
 
 export interface ReconcileContext {
   readonly input: EntityInput;
@@ -50,7 +53,11 @@ export async function runEntity(
   for (let pass = 0; ; pass++) {
     if (wakeAfter === undefined) await condition(() => hints.length > 0);
     else await condition(() => hints.length > 0, wakeAfter);
-    const ctx: ReconcileContext = { input: { ...input, handledGeneration: state.handledGeneration }, state, hints };
+    const ctx: ReconcileContext = {
+      input: { ...input, handledGeneration: state.handledGeneration },
+      state,
+      hints,
+    };
     hints = [];
     const outcome = await reconcileSafely(ctx, reconcile);
     state.reconciles++;
@@ -61,14 +68,21 @@ export async function runEntity(
     wakeAfter = outcome.kind === 'requeue' ? outcome.after : undefined;
     if (hints.length === 0 && (workflowInfo().continueAsNewSuggested || pass >= MAX_PASSES_PER_RUN)) {
       await condition(allHandlersFinished);
-      await continueAsNew<(input: EntityInput) => Promise<void>>({ ...input, handledGeneration: state.handledGeneration });
+      await continueAsNew<(input: EntityInput) => Promise<void>>({
+        ...input,
+        handledGeneration: state.handledGeneration,
+      });
     }
   }
 }
 
 function isStale(hint: ObjectHint, state: EntityState): boolean {
   if (hint.deleting || hint.gone || hint.cause) return false;
-  return hint.generation !== undefined && state.handledGeneration !== undefined && hint.generation < state.handledGeneration;
+  return (
+    hint.generation !== undefined &&
+    state.handledGeneration !== undefined &&
+    hint.generation < state.handledGeneration
+  );
 }
 
 async function reconcileSafely(
@@ -92,7 +106,8 @@ async function reconcileSafely(
 
 function describeFailure(err: unknown): { message: string; permanent: boolean } {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) return { message: cause.message, permanent: cause.nonRetryable === true };
+  if (cause instanceof ApplicationFailure)
+    return { message: cause.message, permanent: cause.nonRetryable === true };
   if (cause instanceof Error) return { message: cause.message, permanent: false };
   return { message: String(cause), permanent: false };
 }

@@ -49,7 +49,11 @@ async function finalize(ctx: ReconcileContext, ref: ObjectRef): Promise<Reconcil
 }
 
 /** The object's own paused annotation, or its Cluster's `spec.paused` (both contracts). */
-async function isPaused(ctx: ReconcileContext, object: ObjectSnapshot, clusterName: string | undefined): Promise<boolean> {
+async function isPaused(
+  ctx: ReconcileContext,
+  object: ObjectSnapshot,
+  clusterName: string | undefined
+): Promise<boolean> {
   if (hasPausedAnnotation(object.metadata)) return true;
   if (!clusterName) return false;
   ctx.state.step = 'readCluster';
@@ -70,12 +74,18 @@ async function reportStatus(ctx: ReconcileContext, object: ObjectSnapshot, pause
   if (ownedStatusUpToDate(current, status)) return;
   ctx.state.step = 'patchStatus';
   await kube.applyStatus({ ref, status: { ...status } });
-  const event = conditionTransitionEvent(current?.conditions, status.conditions, 'Ready', 'RemoteCluster is ready');
+  const event = conditionTransitionEvent(
+    current?.conditions,
+    status.conditions,
+    'Ready',
+    'RemoteCluster is ready'
+  );
   if (event) await kube.recordEvent({ ref, ...event });
 }
 
 function tagCluster(clusterName: string | undefined): void {
   if (!clusterName) return;
   const current = workflowInfo().typedSearchAttributes.get(searchAttributes.cluster);
-  if (current !== clusterName) upsertSearchAttributes([{ key: searchAttributes.cluster, value: clusterName }]);
+  if (current !== clusterName)
+    upsertSearchAttributes([{ key: searchAttributes.cluster, value: clusterName }]);
 }

@@ -21,5 +21,8 @@ export function recordedHistories(): { workflowId: string; history: temporal.api
   return readdirSync(historiesDir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, f), 'utf8'))) }));
+    .map((f) => ({
+      workflowId: f.replace(/\.json$/, ''),
+      history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, f), 'utf8'))),
+    }));
 }

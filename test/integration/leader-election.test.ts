@@ -32,7 +32,10 @@ describe('two replicas', () => {
     procs.filter((p) => readLog(p).includes('"msg":"bridge running"'));
 
   it('never drive together: one holds the Lease, the other takes over when it goes', async () => {
-    replicas = [startK0sflow({ namespace: ns, name: `${ns}-a` }), startK0sflow({ namespace: ns, name: `${ns}-b` })];
+    replicas = [
+      startK0sflow({ namespace: ns, name: `${ns}-a` }),
+      startK0sflow({ namespace: ns, name: `${ns}-b` }),
+    ];
     const coordination = kube.config.makeApiClient(CoordinationV1Api);
 
     const leader = await eventually(() => {
@@ -52,7 +55,11 @@ describe('two replicas', () => {
     await eventually(() => expect(leadersIn([follower])).toHaveLength(1), 30_000);
     await createAll(kube, ns, parseManifests(seedManifest('remote-machine-provider', ['RemoteCluster'], 0)));
     await eventually(async () => {
-      const rc = (await kube.custom.getNamespacedCustomObject({ ...RC, namespace: ns, name: 'remote-test' })) as {
+      const rc = (await kube.custom.getNamespacedCustomObject({
+        ...RC,
+        namespace: ns,
+        name: 'remote-test',
+      })) as {
         status?: { ready?: boolean };
       };
       expect(rc.status?.ready).toBe(true);

@@ -21,7 +21,11 @@ const RC = { group: 'infrastructure.cluster.x-k8s.io', version: 'v1beta1', plura
 const CLUSTER = { group: 'cluster.x-k8s.io', version: 'v1beta2', plural: 'clusters' };
 
 interface Obj {
-  metadata: { uid: string; finalizers?: string[]; managedFields?: { manager: string; operation: string; subresource?: string }[] };
+  metadata: {
+    uid: string;
+    finalizers?: string[];
+    managedFields?: { manager: string; operation: string; subresource?: string }[];
+  };
   status?: {
     ready?: boolean;
     initialization?: Record<string, boolean>;
@@ -53,7 +57,13 @@ describe('RemoteCluster, the first workflow end to end', () => {
 
   it("the seed's RemoteCluster becomes ready per both contracts and CAPI core sees it provisioned", async () => {
     // The seed's first flow: Cluster, K0smotronControlPlane and the placeholder RemoteCluster, verbatim.
-    await createAll(kube, ns, parseManifests(seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)));
+    await createAll(
+      kube,
+      ns,
+      parseManifests(
+        seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+      )
+    );
 
     const rc = await eventually(async () => {
       const o = await getRc();
@@ -71,18 +81,29 @@ describe('RemoteCluster, the first workflow end to end', () => {
     expect(rc.metadata.finalizers).toContain('k0sflow.dev/finalizer');
     // Status is written by server-side apply on the status subresource under our own field manager.
     expect(rc.metadata.managedFields).toEqual(
-      expect.arrayContaining([expect.objectContaining({ manager: 'k0sflow', operation: 'Apply', subresource: 'status' })])
+      expect.arrayContaining([
+        expect.objectContaining({ manager: 'k0sflow', operation: 'Apply', subresource: 'status' }),
+      ])
     );
 
     await eventually(async () => {
-      const cluster = (await kube.custom.getNamespacedCustomObject({ ...CLUSTER, namespace: ns, name: 'remote-test' })) as Obj;
+      const cluster = (await kube.custom.getNamespacedCustomObject({
+        ...CLUSTER,
+        namespace: ns,
+        name: 'remote-test',
+      })) as Obj;
       expect(cluster.status?.initialization?.infrastructureProvisioned).toBe(true);
     });
   });
 
   it('its workflow is found by ID and by search attribute', async () => {
     const rc = await getRc();
-    const workflowId = workflowIdFor({ kind: 'RemoteCluster', namespace: ns, name: 'remote-test', uid: rc.metadata.uid });
+    const workflowId = workflowIdFor({
+      kind: 'RemoteCluster',
+      namespace: ns,
+      name: 'remote-test',
+      uid: rc.metadata.uid,
+    });
     const description = await temporal.client.workflow.getHandle(workflowId).describe();
     expect(description.status.name).toBe<WorkflowExecutionStatusName>('RUNNING');
     expect(description.type).toBe('remoteClusterWorkflow');
@@ -97,7 +118,7 @@ describe('RemoteCluster, the first workflow end to end', () => {
     expect(found).toHaveLength(1);
   });
 
-  it("does not clobber status fields it does not own, and settles (no hot loop)", async () => {
+  it('does not clobber status fields it does not own, and settles (no hot loop)', async () => {
     // Another controller owns a condition of its own.
     await kube.custom.patchNamespacedCustomObjectStatus(
       {
@@ -109,7 +130,16 @@ describe('RemoteCluster, the first workflow end to end', () => {
           apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
           kind: 'RemoteCluster',
           metadata: { name: 'remote-test', namespace: ns },
-          status: { conditions: [{ type: 'External', status: 'True', reason: 'Theirs', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+          status: {
+            conditions: [
+              {
+                type: 'External',
+                status: 'True',
+                reason: 'Theirs',
+                lastTransitionTime: '2026-01-01T00:00:00Z',
+              },
+            ],
+          },
         },
       },
       setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply)
@@ -128,7 +158,9 @@ describe('RemoteCluster, the first workflow end to end', () => {
       expect(state.reconciles).toBeGreaterThanOrEqual(2);
     });
     const after = await getRc();
-    expect(after.status?.conditions?.map((c) => c.type)).toEqual(expect.arrayContaining(['External', 'Ready', 'Paused']));
+    expect(after.status?.conditions?.map((c) => c.type)).toEqual(
+      expect.arrayContaining(['External', 'Ready', 'Paused'])
+    );
     expect(after.status?.ready).toBe(true);
 
     // Our own status writes must not wake the workflow again and again.

@@ -23,7 +23,11 @@ describe('seed manifests apply to the real API server', () => {
     const ns = await createNamespace(kube, 'seeds-a');
     const files = seedFiles().filter((f) => /remote-machine-provider\.[0-3]\.yaml$/.test(f.file));
     expect(files).toHaveLength(4);
-    const created = await createAll(kube, ns, files.flatMap((f) => parseManifests(f.text)));
+    const created = await createAll(
+      kube,
+      ns,
+      files.flatMap((f) => parseManifests(f.text))
+    );
     expect(created.map((o) => o.kind)).toEqual([
       'Cluster',
       'K0smotronControlPlane',
@@ -43,7 +47,12 @@ describe('seed manifests apply to the real API server', () => {
       namespace: ns,
       name: 'remote-test-0',
     })) as { spec: Record<string, unknown> };
-    expect(rm.spec).toMatchObject({ address: '1.2.3.4', port: 22, user: 'root', sshKeyRef: { name: 'footloose-key' } });
+    expect(rm.spec).toMatchObject({
+      address: '1.2.3.4',
+      port: 22,
+      user: 'root',
+      sshKeyRef: { name: 'footloose-key' },
+    });
 
     // CAPI stores v1beta2: reading the v1beta1 Cluster back as v1beta2 proves the conversion webhook ran.
     const cluster = (await kube.custom.getNamespacedCustomObject({
@@ -58,7 +67,10 @@ describe('seed manifests apply to the real API server', () => {
       kind: 'RemoteCluster',
       name: 'remote-test',
     });
-    expect(cluster.spec.controlPlaneRef).toMatchObject({ apiGroup: 'controlplane.cluster.x-k8s.io', kind: 'K0smotronControlPlane' });
+    expect(cluster.spec.controlPlaneRef).toMatchObject({
+      apiGroup: 'controlplane.cluster.x-k8s.io',
+      kind: 'K0smotronControlPlane',
+    });
   });
 
   it('the K0sControlPlane flow (seed block 4) applies verbatim', async () => {
@@ -78,7 +90,11 @@ describe('invalid manifests are rejected with a message naming the field', () =>
     ns = await createNamespace(kube, 'bad-input');
   });
 
-  const create = (body: object): Promise<unknown> => kube.objects.create({ ...body, metadata: { ...(body as { metadata: object }).metadata, namespace: ns } } as never);
+  const create = (body: object): Promise<unknown> =>
+    kube.objects.create({
+      ...body,
+      metadata: { ...(body as { metadata: object }).metadata, namespace: ns },
+    } as never);
 
   it('a wrong type', async () => {
     const message = await rejection(

@@ -40,18 +40,30 @@ describe('a worker killed mid-way', () => {
 
   it('is replaced by a new one and the same workflow converges', async () => {
     const first = startK0sflow({ namespace: ns, name: `${ns}-first` });
-    const [cluster, remoteCluster] = parseManifests(seedManifest('remote-machine-provider', ['Cluster', 'RemoteCluster'], 0));
+    const [cluster, remoteCluster] = parseManifests(
+      seedManifest('remote-machine-provider', ['Cluster', 'RemoteCluster'], 0)
+    );
     // A paused Cluster holds the RemoteCluster's workflow mid-way, waiting.
     (cluster as { spec: { paused?: boolean } }).spec.paused = true;
-    remoteCluster!.metadata = { ...remoteCluster!.metadata, labels: { 'cluster.x-k8s.io/cluster-name': 'remote-test' } };
+    remoteCluster!.metadata = {
+      ...remoteCluster!.metadata,
+      labels: { 'cluster.x-k8s.io/cluster-name': 'remote-test' },
+    };
     await createAll(kube, ns, [cluster!, remoteCluster!]);
 
     await eventually(async () => {
       const rc = await getRc();
-      expect(rc.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Paused', status: 'True' })]));
+      expect(rc.status?.conditions).toEqual(
+        expect.arrayContaining([expect.objectContaining({ type: 'Paused', status: 'True' })])
+      );
       expect(rc.status?.ready).not.toBe(true);
     });
-    const workflowId = workflowIdFor({ kind: 'RemoteCluster', namespace: ns, name: 'remote-test', uid: (await getRc()).metadata.uid });
+    const workflowId = workflowIdFor({
+      kind: 'RemoteCluster',
+      namespace: ns,
+      name: 'remote-test',
+      uid: (await getRc()).metadata.uid,
+    });
     const runBefore = (await temporal.client.workflow.getHandle(workflowId).describe()).runId;
 
     await first.kill(); // SIGKILL: no graceful shutdown, no lease release
@@ -67,7 +79,9 @@ describe('a worker killed mid-way', () => {
       await eventually(async () => {
         const rc = await getRc();
         expect(rc.status?.ready).toBe(true);
-        expect(rc.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Paused', status: 'False' })]));
+        expect(rc.status?.conditions).toEqual(
+          expect.arrayContaining([expect.objectContaining({ type: 'Paused', status: 'False' })])
+        );
       }, 90_000);
       const description = await temporal.client.workflow.getHandle(workflowId).describe();
       expect(description.runId).toBe(runBefore); // the same durable workflow went on, not a new one

@@ -97,7 +97,10 @@ describe('remoteClusterWorkflow', () => {
       args: [{ ref }],
     });
 
-  async function settled(handle: Awaited<ReturnType<typeof start>>, reconciles: number): Promise<EntityState> {
+  async function settled(
+    handle: Awaited<ReturnType<typeof start>>,
+    reconciles: number
+  ): Promise<EntityState> {
     for (;;) {
       const state = await handle.query(entityStateQuery);
       if (state.reconciles >= reconciles && state.phase !== 'reconciling') return state;
@@ -187,7 +190,12 @@ describe('remoteClusterWorkflow with bad input', () => {
     const originalRead = activities.readObject;
     activities.readObject = async (r) => {
       const o = await originalRead(r);
-      return o && { ...o, invalid: 'spec.controlPlaneEndpoint.port: Invalid input: expected number, received string' };
+      return (
+        o && {
+          ...o,
+          invalid: 'spec.controlPlaneEndpoint.port: Invalid input: expected number, received string',
+        }
+      );
     };
     activities.recordEvent = async (e) => {
       events.push(`${e.type}/${e.reason}`);
@@ -211,11 +219,19 @@ describe('remoteClusterWorkflow with bad input', () => {
         state = await handle.query(entityStateQuery);
       }
       expect(state.phase).toBe('failed');
-      const conditions = (api.object?.status as { conditions: { type: string; status: string; reason: string; message?: string }[] })
-        .conditions;
+      const conditions = (
+        api.object?.status as {
+          conditions: { type: string; status: string; reason: string; message?: string }[];
+        }
+      ).conditions;
       expect(conditions).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ type: 'Ready', status: 'False', reason: 'InvalidSpec', message: expect.stringContaining('spec.controlPlaneEndpoint.port') }),
+          expect.objectContaining({
+            type: 'Ready',
+            status: 'False',
+            reason: 'InvalidSpec',
+            message: expect.stringContaining('spec.controlPlaneEndpoint.port'),
+          }),
         ])
       );
       expect(api.object?.status).toMatchObject({ ready: false });

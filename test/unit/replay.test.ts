@@ -12,7 +12,14 @@ describe('recorded workflow histories replay against the current code', () => {
     expect(histories.length).toBeGreaterThan(0);
   });
 
-  it.each(histories.map((h) => [h.workflowId, h] as const))('%s replays without non-determinism', async (_id, h) => {
-    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.K0SFLOW_WORKFLOW_BUNDLE! } }, h.history, h.workflowId);
-  });
+  it.each(histories.map((h) => [h.workflowId, h] as const))(
+    '%s replays without non-determinism',
+    async (_id, h) => {
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: process.env.K0SFLOW_WORKFLOW_BUNDLE! } },
+        h.history,
+        h.workflowId
+      );
+    }
+  );
 });

@@ -34,7 +34,9 @@ const seedDir = join(here, '../../../test/fixtures/seeds');
 const seeds: Manifest[] = readdirSync(seedDir)
   .filter((f) => f.endsWith('.yaml'))
   .sort()
-  .flatMap((f) => parseAllDocuments(readFileSync(join(seedDir, f), 'utf8')).map((doc) => doc.toJS() as Manifest))
+  .flatMap((f) =>
+    parseAllDocuments(readFileSync(join(seedDir, f), 'utf8')).map((doc) => doc.toJS() as Manifest)
+  )
   .filter((o) => o !== null);
 
 const ours = seeds.filter((o) => API_KINDS.some((k) => k.kind === o.kind));
