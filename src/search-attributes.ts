@@ -1,5 +1,6 @@
 import type { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+// @temporalio/proto is CommonJS: its namespaces come through the default export under ESM.
+import proto from '@temporalio/proto';
 
 import { searchAttributes } from './workflows/messages.js';
 import { errorText, type Logger } from './util/log.js';
@@ -13,7 +14,7 @@ export async function ensureSearchAttributes(
   namespace: string,
   log: Logger
 ): Promise<void> {
-  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+  const keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   try {
     const existing = await connection.operatorService.listSearchAttributes({ namespace });
     const known = new Set(Object.keys(existing.customAttributes ?? {}));

@@ -34,6 +34,7 @@ interface ListPage {
 }
 
 const PAGE_SIZE = 500;
+const RELIST_AFTER_FAILURES = 5;
 
 /**
  * List + watch of one resource type, reconnecting with backoff, relisting on 410 Gone and on a period.
@@ -84,7 +85,8 @@ export class ResourceWatcher {
           status: httpStatusOf(err),
           delayMs: delay,
         });
-        this.resourceVersion = '';
+        // A watch resumes from its resourceVersion; only repeated failures fall back to a relist.
+        if (failures >= RELIST_AFTER_FAILURES) this.resourceVersion = '';
         await sleep(delay, this.stopSignal.signal);
       }
     }
@@ -136,8 +138,12 @@ export class ResourceWatcher {
     return new Promise((resolve, reject) => {
       let gone = false;
       const timer = setTimeout(() => this.abort?.abort(), Math.max(1000, maxMs));
+      // stop() must not wait for a watch request still being answered: its controller is not ours yet.
+      const onStop = (): void => finish(undefined);
+      this.stopSignal.signal.addEventListener('abort', onStop, { once: true });
       const finish = (err: unknown): void => {
         clearTimeout(timer);
+        this.stopSignal.signal.removeEventListener('abort', onStop);
         if (gone || this.stopped || isAbort(err)) resolve(gone ? 'gone' : 'closed');
         else if (err) reject(err instanceof Error ? err : new Error(errorText(err)));
         else resolve('closed');

@@ -88,10 +88,10 @@ async function runWorker(
       kube,
       identity,
     });
-    stop.addEventListener('abort', () => worker.shutdown());
     log.info('worker running', { taskQueue: opts.taskQueue });
-    // Graceful: shutdown() stops polling and lets running activities finish (or be cancelled) first.
-    await worker.run();
+    // Graceful: on stop the worker stops polling and lets running activities finish (or be cancelled)
+    // first. runUntil also covers a stop that came while the worker was still being created.
+    await worker.runUntil(waitForAbort(stop));
   } finally {
     await connection.close();
   }

@@ -168,20 +168,45 @@ export function startK0sflow(opts: {
   });
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  let stopping = false;
+  const exited = new Promise<number | null>((resolveExit) =>
+    child.once('exit', (code, signal) => {
+      // An exit nobody asked for is a test failure's cause: show it where jest prints output.
+      if (!stopping)
+        console.error(`k0sflow exited unexpectedly (code ${code}, signal ${signal}):\n${tail(logFile)}`);
+      resolveExit(code);
+    })
+  );
   return {
     process: child,
     logFile,
     exited,
     async stop() {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), 30_000)));
+      const outcome = await Promise.race([exited, deadline]);
+      clearTimeout(timer);
+      if (outcome !== 'hung') return outcome;
+      child.kill('SIGKILL');
+      await exited;
+      throw new Error(`k0sflow did not shut down within 30 s of SIGTERM:\n${tail(logFile)}`);
     },
     async kill() {
+      stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
   };
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 export function readLog(proc: K0sflowProcess): string {

@@ -50,7 +50,7 @@ describe('two replicas', () => {
     expect(leadersIn(replicas)).toEqual([leader]);
 
     // A graceful stop releases the Lease; the other replica takes over and drives new objects.
-    await leader.stop();
+    expect(await leader.stop()).toBe(0); // a graceful shutdown, lease released
     const follower = replicas.find((r) => r !== leader)!;
     await eventually(() => expect(leadersIn([follower])).toHaveLength(1), 30_000);
     await createAll(kube, ns, parseManifests(seedManifest('remote-machine-provider', ['RemoteCluster'], 0)));
