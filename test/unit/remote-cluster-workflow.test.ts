@@ -187,7 +187,7 @@ describe('remoteClusterWorkflow with bad input', () => {
     const api = new FakeApi();
     const events: string[] = [];
     const activities = api.activities();
-    const originalRead = activities.readObject;
+    const originalRead = activities.readObject.bind(activities);
     activities.readObject = async (r) => {
       const o = await originalRead(r);
       return (
