@@ -1,5 +1,5 @@
-import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { ApplicationFailure } from '@temporalio/activity';
+import { PatchStrategy, V1MicroTime, setHeaderOptions } from '@kubernetes/client-node';
+import { ApplicationFailure, log } from '@temporalio/activity';
 
 import { kindInfo } from '../domain/api/index.js';
 import { CLUSTER_RESOURCE, apiVersionOf, type ObjectRef } from '../domain/resources.js';
@@ -158,13 +158,13 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
     },
 
     async recordEvent({ ref, type, reason, message }) {
-      await kubeCall(`record event on ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
-        const now = new Date();
+      // Events are advisory: a rejected or lost Event must never fail a reconcile.
+      try {
         await clients.events.createNamespacedEvent({
           namespace: ref.namespace,
           body: {
             metadata: { generateName: `${ref.name}.`, namespace: ref.namespace },
-            eventTime: now,
+            eventTime: new V1MicroTime(),
             type,
             reason,
             note: message.slice(0, 1024),
@@ -180,7 +180,13 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
             },
           },
         });
-      });
+      } catch (err) {
+        log.warn('could not record event', {
+          ref: `${ref.kind} ${ref.namespace}/${ref.name}`,
+          reason,
+          error: errorMessage(err),
+        });
+      }
     },
   };
 }

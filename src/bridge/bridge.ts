@@ -15,7 +15,7 @@ import {
   type ObjectHint,
 } from '../workflows/messages.js';
 import { errorText, type Logger } from '../util/log.js';
-import { KeyedQueue } from './signal-queue.js';
+import { KeyedQueue, type Lane } from './signal-queue.js';
 import { ResourceWatcher, keyOf, type WatchEvent } from './list-watch.js';
 
 export interface BridgeOptions {
@@ -109,7 +109,7 @@ export class Bridge {
     const ref: ObjectRef = { ...resource, namespace: meta.namespace, name: meta.name, uid: meta.uid };
     if (event.type === 'delete') {
       this.forget(key);
-      this.queue.add(workflowIdFor(ref), { ref, hint: { gone: true } }, event.receivedAt);
+      this.queue.add(workflowIdFor(ref), { ref, hint: { gone: true } }, event.receivedAt, laneOf(event));
       return;
     }
     const fingerprint = ownObjectFingerprint(meta);
@@ -123,7 +123,7 @@ export class Bridge {
       ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
       ...(meta.deletionTimestamp ? { deleting: true } : {}),
     };
-    this.queue.add(workflowIdFor(ref), { ref, hint }, event.receivedAt);
+    this.queue.add(workflowIdFor(ref), { ref, hint }, event.receivedAt, laneOf(event));
   }
 
   /** A Cluster change wakes the workflows of the objects that belong to it. */
@@ -141,7 +141,8 @@ export class Bridge {
       this.queue.add(
         workflowIdFor(tracked.ref),
         { ref: tracked.ref, hint: { cause: 'Cluster' } },
-        event.receivedAt
+        event.receivedAt,
+        laneOf(event)
       );
     }
   }
@@ -201,6 +202,10 @@ export class Bridge {
       ],
     });
   }
+}
+
+function laneOf(event: WatchEvent): Lane {
+  return event.source === 'watch' ? 'live' : 'resync';
 }
 
 export function mergeHints(older: ObjectHint, newer: ObjectHint): ObjectHint {

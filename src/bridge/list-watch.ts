@@ -12,9 +12,13 @@ export interface WatchedObject {
   status?: unknown;
 }
 
-export type WatchEvent =
-  | { type: 'upsert'; object: WatchedObject; receivedAt: number }
-  | { type: 'delete'; object: WatchedObject; receivedAt: number };
+export interface WatchEvent {
+  type: 'upsert' | 'delete';
+  object: WatchedObject;
+  /** `watch`: a change as it happened; `list`: seen by a (re)list, maybe long unchanged. */
+  source: 'list' | 'watch';
+  receivedAt: number;
+}
 
 export interface ResourceWatcherOptions {
   config: KubeConfig;
@@ -100,7 +104,7 @@ export class ResourceWatcher {
       page = await this.listPage(continueToken);
       for (const object of page.items ?? []) {
         seen.add(keyOf(object.metadata));
-        this.observe(object);
+        this.observe(object, 'list');
       }
       continueToken = page.metadata?.continue || undefined;
     } while (continueToken);
@@ -109,7 +113,11 @@ export class ResourceWatcher {
       if (seen.has(key)) continue;
       this.known.delete(key);
       const [namespace = '', name = ''] = key.split('/');
-      this.emit({ type: 'delete', object: { metadata: { namespace, name, uid: entry.uid } } });
+      this.emit({
+        type: 'delete',
+        object: { metadata: { namespace, name, uid: entry.uid } },
+        source: 'list',
+      });
     }
   }
 
@@ -174,23 +182,23 @@ export class ResourceWatcher {
     if (phase === 'BOOKMARK') return;
     if (phase === 'DELETED') {
       this.known.delete(keyOf(object.metadata));
-      this.emit({ type: 'delete', object });
+      this.emit({ type: 'delete', object, source: 'watch' });
       return;
     }
-    this.observe(object);
+    this.observe(object, 'watch');
   }
 
-  private observe(object: WatchedObject): void {
+  private observe(object: WatchedObject, source: WatchEvent['source']): void {
     const key = keyOf(object.metadata);
     const resourceVersion = object.metadata.resourceVersion ?? '';
     const previous = this.known.get(key);
     if (previous && previous.uid === object.metadata.uid && previous.resourceVersion === resourceVersion)
       return;
     if (previous && previous.uid !== object.metadata.uid) {
-      this.emit({ type: 'delete', object: { metadata: { ...object.metadata, uid: previous.uid } } });
+      this.emit({ type: 'delete', object: { metadata: { ...object.metadata, uid: previous.uid } }, source });
     }
     this.known.set(key, { uid: object.metadata.uid, resourceVersion });
-    this.emit({ type: 'upsert', object });
+    this.emit({ type: 'upsert', object, source });
   }
 
   private emit(event: Omit<WatchEvent, 'receivedAt'>): void {

@@ -71,3 +71,33 @@ describe('KeyedQueue', () => {
     expect(done).toEqual(['x']);
   });
 });
+
+describe('KeyedQueue lanes', () => {
+  it('serves live changes before a resync backlog, and a live event lifts a waiting resync', async () => {
+    const gate = deferred();
+    const order: string[] = [];
+    const queue = new KeyedQueue<string>({
+      concurrency: 1,
+      merge: (a, b) => `${a}+${b}`,
+      process: async (key, value) => {
+        order.push(`${key}=${value}`);
+        if (key === 'first') await gate.promise;
+      },
+    });
+    queue.add('first', 'x', undefined, 'resync'); // runs at once, holds the only slot
+    for (let i = 0; i < 5; i++) queue.add(`r${i}`, 'list', undefined, 'resync');
+    queue.add('edit', 'watch', undefined, 'live');
+    queue.add('r3', 'watch', undefined, 'live'); // already waiting as resync: folded, moved up
+    gate.resolve();
+    await queue.idle();
+    expect(order).toEqual([
+      'first=x',
+      'edit=watch',
+      'r3=list+watch',
+      'r0=list',
+      'r1=list',
+      'r2=list',
+      'r4=list',
+    ]);
+  });
+});

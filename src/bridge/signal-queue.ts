@@ -6,6 +6,13 @@ export interface QueueItem<T> {
   since: number;
 }
 
+/**
+ * `live`: a change seen on a watch, which someone is waiting for. `resync`: an object seen by a
+ * (re)list, signalled to catch up; these go after every live item, so a relist of thousands of
+ * objects never delays a real change.
+ */
+export type Lane = 'live' | 'resync';
+
 export interface KeyedQueueOptions<T> {
   concurrency: number;
   /** Folds a newer value into one still waiting for the same key. */
@@ -17,12 +24,13 @@ export interface KeyedQueueOptions<T> {
 
 /**
  * A work queue keyed by object: events for one key are folded while they wait, a key is never
- * processed twice at once, and failures are retried with backoff. This is what keeps the bridge from
- * flooding Temporal when thousands of objects change together.
+ * processed twice at once, live changes go before resyncs, and failures are retried with backoff.
+ * This is what keeps the bridge from flooding Temporal when thousands of objects change together.
+ * Each lane is a Map, whose insertion order is the queue order: adding, folding and taking are O(1)
+ * but for skipping the few keys in flight.
  */
 export class KeyedQueue<T> {
-  private readonly waiting = new Map<string, QueueItem<T>>();
-  private readonly order: string[] = [];
+  private readonly lanes: Record<Lane, Map<string, QueueItem<T>>> = { live: new Map(), resync: new Map() };
   private readonly busy = new Set<string>();
   private readonly failures = new Map<string, number>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -32,20 +40,26 @@ export class KeyedQueue<T> {
 
   constructor(private readonly opts: KeyedQueueOptions<T>) {}
 
-  add(key: string, value: T, since = performance.now()): void {
+  add(key: string, value: T, since = performance.now(), lane: Lane = 'live'): void {
     if (this.closed) return;
-    const pending = this.waiting.get(key);
+    const live = this.lanes.live.get(key);
+    const resync = this.lanes.resync.get(key);
+    const pending = live ?? resync;
     if (pending) {
       pending.value = this.opts.merge(pending.value, value);
+      pending.since = Math.min(pending.since, since);
+      if (lane === 'live' && resync) {
+        this.lanes.resync.delete(key);
+        this.lanes.live.set(key, resync);
+      }
       return;
     }
-    this.waiting.set(key, { value, since });
-    this.order.push(key);
+    this.lanes[lane].set(key, { value, since });
     this.pump();
   }
 
   get depth(): number {
-    return this.waiting.size;
+    return this.lanes.live.size + this.lanes.resync.size;
   }
 
   /** Resolves once nothing waits, runs or is scheduled for retry. */
@@ -58,38 +72,33 @@ export class KeyedQueue<T> {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    this.waiting.clear();
-    this.order.length = 0;
+    this.lanes.live.clear();
+    this.lanes.resync.clear();
     this.notifyIdle();
   }
 
   private isIdle(): boolean {
-    return this.waiting.size === 0 && this.running === 0 && this.timers.size === 0;
+    return this.depth === 0 && this.running === 0 && this.timers.size === 0;
   }
 
   private pump(): void {
     while (this.running < this.opts.concurrency) {
-      const key = this.nextReadyKey();
-      if (key === undefined) return;
-      const item = this.waiting.get(key)!;
-      this.waiting.delete(key);
+      const next = this.take('live') ?? this.take('resync');
+      if (next === undefined) return;
+      const [key, item] = next;
       this.running++;
       this.busy.add(key);
       void this.runOne(key, item);
     }
   }
 
-  /** The oldest key that is not being processed; a busy key waits its turn. */
-  private nextReadyKey(): string | undefined {
-    for (let i = 0; i < this.order.length; i++) {
-      const key = this.order[i]!;
-      if (!this.waiting.has(key)) {
-        this.order.splice(i--, 1);
-        continue;
-      }
-      if (this.busy.has(key)) continue;
-      this.order.splice(i, 1);
-      return key;
+  /** The oldest waiting key of a lane that is not in flight; a key in flight waits its turn. */
+  private take(lane: Lane): [string, QueueItem<T>] | undefined {
+    const items = this.lanes[lane];
+    for (const entry of items) {
+      if (this.busy.has(entry[0])) continue;
+      items.delete(entry[0]);
+      return entry;
     }
     return undefined;
   }
@@ -117,7 +126,7 @@ export class KeyedQueue<T> {
     this.opts.onError?.(key, err, delay);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      this.add(key, item.value, item.since);
+      this.add(key, item.value, item.since, 'resync');
     }, delay);
     this.timers.add(timer);
   }

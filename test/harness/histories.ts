@@ -3,26 +3,47 @@
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { historyToJSON, historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
-import type { temporal } from '@temporalio/proto';
+import { execFileSync } from 'node:child_process';
 
-import { repoRoot } from './env.js';
+import { temporalPath } from '../proving-ground/paths.js';
+import { provingGround, repoRoot } from './env.js';
 
 export const historiesDir = join(repoRoot, 'test/fixtures/histories');
 
-/** Writes the history when K0SFLOW_RECORD_HISTORIES=1 (run it once when a workflow gains a new shape). */
-export function recordHistory(name: string, history: temporal.api.history.v1.IHistory): void {
+/**
+ * Writes a workflow's history when K0SFLOW_RECORD_HISTORIES=1 (once, when a workflow gains a new
+ * shape), exported by the temporal CLI as an operator would (`temporal workflow show -o json`).
+ */
+export function recordHistory(name: string, workflowId: string): void {
   if (process.env.K0SFLOW_RECORD_HISTORIES !== '1') return;
+  const env = provingGround();
+  const json = execFileSync(
+    temporalPath(),
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      '--output',
+      'json',
+      '--address',
+      env.temporal.address,
+      '--namespace',
+      env.temporal.namespace,
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }
+  );
   mkdirSync(historiesDir, { recursive: true });
-  writeFileSync(join(historiesDir, `${name}.json`), historyToJSON(history));
+  writeFileSync(join(historiesDir, `${name}.json`), json);
 }
 
-export function recordedHistories(): { workflowId: string; history: temporal.api.history.v1.IHistory }[] {
+/** The recorded histories as the temporal CLI wrote them (JSON); Worker.runReplayHistory takes that form. */
+export function recordedHistoryFiles(): { workflowId: string; json: unknown }[] {
   return readdirSync(historiesDir)
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => ({
       workflowId: f.replace(/\.json$/, ''),
-      history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, f), 'utf8'))),
+      json: JSON.parse(readFileSync(join(historiesDir, f), 'utf8')) as unknown,
     }));
 }
