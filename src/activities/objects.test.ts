@@ -1,4 +1,4 @@
-import { schemaProblems } from './objects.js';
+import { eventName, schemaProblems } from './objects.js';
 
 describe('schemaProblems', () => {
   const base = {
@@ -22,5 +22,19 @@ describe('schemaProblems', () => {
       spec: { controlPlaneEndpoint: { host: 'h', port: 'x' } },
     });
     expect(problems).toContain('spec.controlPlaneEndpoint.port');
+  });
+});
+
+describe('eventName', () => {
+  const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+  it('is a valid object name, unique per call, within 253 characters', () => {
+    const a = eventName('remote-test');
+    expect(a).toMatch(dnsSubdomain);
+    expect(a.startsWith('remote-test.')).toBe(true);
+    expect(eventName('remote-test')).not.toBe(a);
+    const long = eventName('x'.repeat(253));
+    expect(long.length).toBeLessThanOrEqual(253);
+    expect(long).toMatch(dnsSubdomain);
   });
 });

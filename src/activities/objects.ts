@@ -163,7 +163,7 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
         await clients.events.createNamespacedEvent({
           namespace: ref.namespace,
           body: {
-            metadata: { generateName: `${ref.name}.`, namespace: ref.namespace },
+            metadata: { name: eventName(ref.name), namespace: ref.namespace },
             eventTime: new V1MicroTime(),
             type,
             reason,
@@ -189,6 +189,17 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
       }
     },
   };
+}
+
+/**
+ * `<object>.<hex time>`, as client-go names Events (events.k8s.io rejects a generateName ending in '.').
+ * The random tail keeps two replicas' Events apart.
+ */
+export function eventName(objectName: string, now = Date.now()): string {
+  const tail = `${(now * 1000).toString(16)}${Math.floor(Math.random() * 0x10000)
+    .toString(16)
+    .padStart(4, '0')}`;
+  return `${objectName.slice(0, 253 - tail.length - 1)}.${tail}`;
 }
 
 /** What our schema says is wrong with an object, field by field; undefined when nothing is. */

@@ -17,7 +17,7 @@ import {
 import { Bridge } from '../bridge/bridge.js';
 import { LeaseElector } from '../bridge/leader.js';
 import { ensureSearchAttributes } from '../search-attributes.js';
-import { resolveTemporalSettings, type TemporalFlags } from '../temporal-config.js';
+import { resolveTemporalSettings, type TemporalFlags, type TemporalSettings } from '../temporal-config.js';
 import { createLogger, errorText, type LogLevel, type Logger } from '../util/log.js';
 import { createWorker } from '../worker.js';
 
@@ -59,9 +59,10 @@ export async function run(opts: RunOptions): Promise<void> {
     });
   }
 
+  const ctx: RunContext = { opts, temporal, kube, identity, stop: stop.signal, log };
   const tasks: Promise<void>[] = [];
-  if (opts.worker) tasks.push(runWorker(opts, temporal, kube, identity, stop.signal, log));
-  if (opts.bridge) tasks.push(runBridge(opts, temporal, kube, identity, stop.signal, log));
+  if (opts.worker) tasks.push(runWorker(ctx));
+  if (opts.bridge) tasks.push(runBridge(ctx));
   const results = await Promise.allSettled(tasks);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) {
@@ -71,14 +72,17 @@ export async function run(opts: RunOptions): Promise<void> {
   log.info('stopped');
 }
 
-async function runWorker(
-  opts: RunOptions,
-  temporal: ReturnType<typeof resolveTemporalSettings>,
-  kube: KubeClients,
-  identity: string,
-  stop: AbortSignal,
-  log: Logger
-): Promise<void> {
+/** What the worker and the bridge of one `k0sflow run` share. */
+interface RunContext {
+  opts: RunOptions;
+  temporal: TemporalSettings;
+  kube: KubeClients;
+  identity: string;
+  stop: AbortSignal;
+  log: Logger;
+}
+
+async function runWorker({ opts, temporal, kube, identity, stop, log }: RunContext): Promise<void> {
   const connection = await NativeConnection.connect(temporal.connection);
   try {
     const worker = await createWorker({
@@ -97,14 +101,7 @@ async function runWorker(
   }
 }
 
-async function runBridge(
-  opts: RunOptions,
-  temporal: ReturnType<typeof resolveTemporalSettings>,
-  kube: KubeClients,
-  identity: string,
-  stop: AbortSignal,
-  log: Logger
-): Promise<void> {
+async function runBridge({ opts, temporal, kube, identity, stop, log }: RunContext): Promise<void> {
   const connection = await Connection.connect(temporal.connection);
   try {
     await ensureSearchAttributes(connection, temporal.namespace, log);

@@ -86,13 +86,16 @@ describe('RemoteCluster, the first workflow end to end', () => {
       ])
     );
 
-    // One Event says so (events.k8s.io, reported by k0sflow).
-    const events = await kube.config.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
-    expect(
-      events.items
-        .filter((e) => e.regarding?.uid === rc.metadata.uid)
-        .map((e) => [e.type, e.reason, e.reportingController])
-    ).toEqual([['Normal', 'Provisioned', 'k0sflow.dev/k0sflow']]);
+    // One Event says so (events.k8s.io, reported by k0sflow), written just after the status.
+    const eventsApi = kube.config.makeApiClient(EventsV1Api);
+    await eventually(async () => {
+      const events = await eventsApi.listNamespacedEvent({ namespace: ns });
+      expect(
+        events.items
+          .filter((e) => e.regarding?.uid === rc.metadata.uid)
+          .map((e) => [e.type, e.reason, e.reportingController])
+      ).toEqual([['Normal', 'Provisioned', 'k0sflow.dev/k0sflow']]);
+    });
 
     await eventually(async () => {
       const cluster = (await kube.custom.getNamespacedCustomObject({

@@ -87,19 +87,22 @@ export const ObjectMetaSchema = z.looseObject({
 });
 export type ObjectMeta = z.infer<typeof ObjectMetaSchema>;
 
+/** The part of ObjectMeta Kubernetes keeps in objects embedded in another one (templates, PVC templates). */
+export const EmbeddedObjectMetaSchema = z.object({
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  labels: stringMap.optional(),
+  annotations: stringMap.optional(),
+  finalizers: z.array(z.string()).optional(),
+});
+
 /**
  * Metadata a template (or machineTemplate) carries into the objects made from it. Only labels and annotations
  * are used; name, namespace and finalizers are accepted because k0smotron's templates embed ObjectMeta.
  */
-export const TemplateMetadataSchema = z
-  .object({
-    name: z.string().optional(),
-    namespace: z.string().optional(),
-    labels: stringMap.optional(),
-    annotations: stringMap.optional(),
-    finalizers: z.array(z.string()).optional(),
-  })
-  .describe('Labels and annotations to put on the objects created from this template.');
+export const TemplateMetadataSchema = EmbeddedObjectMetaSchema.describe(
+  'Labels and annotations to put on the objects created from this template.'
+);
 export type TemplateMetadata = z.infer<typeof TemplateMetadataSchema>;
 
 // ---------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import {
+  EmbeddedObjectMetaSchema,
   PRESERVE_UNKNOWN,
   SecretMetadataSchema,
   freeForm,
@@ -49,15 +50,7 @@ export type ServiceSpec = z.infer<typeof ServiceSpecSchema>;
 export const PersistentVolumeClaimSchema = z.object({
   apiVersion: z.string().optional(),
   kind: z.string().optional(),
-  metadata: z
-    .object({
-      name: z.string().optional(),
-      namespace: z.string().optional(),
-      labels: stringMap.optional(),
-      annotations: stringMap.optional(),
-      finalizers: z.array(z.string()).optional(),
-    })
-    .optional(),
+  metadata: EmbeddedObjectMetaSchema.optional(),
   spec: freeForm('core/v1 PersistentVolumeClaimSpec.').optional(),
   status: freeForm().optional(),
 });
