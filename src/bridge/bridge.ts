@@ -37,6 +37,8 @@ interface Tracked {
   ref: ObjectRef;
   fingerprint: string;
   clusterName: string | undefined;
+  /** Its workflow is known to run: a plain signal is enough (cheaper for Temporal than signal-with-start). */
+  running?: boolean;
 }
 
 interface Pending {
@@ -117,7 +119,12 @@ export class Bridge {
     if (previous && previous.ref.uid !== meta.uid) this.forget(key);
     else if (previous?.fingerprint === fingerprint) return;
     const clusterName = clusterNameOf(meta);
-    this.remember(key, { ref, fingerprint, clusterName });
+    this.remember(key, {
+      ref,
+      fingerprint,
+      clusterName,
+      running: previous?.ref.uid === meta.uid && previous.running,
+    });
     const hint: ObjectHint = {
       ...(meta.generation !== undefined ? { generation: meta.generation } : {}),
       ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
@@ -176,20 +183,31 @@ export class Bridge {
 
   private async signal({ ref, hint }: Pending): Promise<void> {
     const workflowId = workflowIdFor(ref);
-    if (hint.gone) {
-      // Never start a workflow for an object that no longer exists.
+    const tracked = this.tracked.get(`${ref.kind}/${ref.namespace}/${ref.name}`);
+    const known = tracked?.ref.uid === ref.uid ? tracked : undefined;
+    // Never start a workflow for an object that no longer exists; a running one only needs a signal.
+    if (hint.gone || known?.running) {
       try {
         await this.opts.temporal.workflow.getHandle(workflowId).signal(objectChangedSignal, hint);
+        return;
       } catch (err) {
         if (!(err instanceof WorkflowNotFoundError)) throw err;
+        if (hint.gone) return;
+        // Ended under us (an operator terminated it?): start it again below.
       }
-      return;
     }
-    const workflowType = WORKFLOW_TYPE_BY_KIND[ref.kind]!;
+    await this.signalWithStart(ref, hint, known?.clusterName);
+    if (known) known.running = true;
+  }
+
+  private async signalWithStart(
+    ref: ObjectRef,
+    hint: ObjectHint,
+    clusterName: string | undefined
+  ): Promise<void> {
     const input: EntityInput = { ref };
-    const tracked = this.tracked.get(`${ref.kind}/${ref.namespace}/${ref.name}`);
-    await this.opts.temporal.workflow.signalWithStart(workflowType, {
-      workflowId,
+    await this.opts.temporal.workflow.signalWithStart(WORKFLOW_TYPE_BY_KIND[ref.kind]!, {
+      workflowId: workflowIdFor(ref),
       taskQueue: this.opts.taskQueue,
       args: [input],
       signal: objectChangedSignal,
@@ -198,7 +216,7 @@ export class Bridge {
         { key: searchAttributes.kind, value: ref.kind },
         { key: searchAttributes.namespace, value: ref.namespace },
         { key: searchAttributes.name, value: ref.name },
-        ...(tracked?.clusterName ? [{ key: searchAttributes.cluster, value: tracked.clusterName }] : []),
+        ...(clusterName ? [{ key: searchAttributes.cluster, value: clusterName }] : []),
       ],
     });
   }

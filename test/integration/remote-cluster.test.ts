@@ -183,6 +183,28 @@ describe('RemoteCluster, the first workflow end to end', () => {
     }, 30_000);
   });
 
+  it('an operator-terminated workflow is started again on the next change', async () => {
+    const rc = await getRc();
+    const handle = temporal.client.workflow.getHandle(
+      workflowIdFor({ kind: 'RemoteCluster', namespace: ns, name: 'remote-test', uid: rc.metadata.uid })
+    );
+    const before = await handle.describe();
+    await handle.terminate('operator: testing restart');
+    await kube.custom.patchNamespacedCustomObject(
+      { ...RC, namespace: ns, name: 'remote-test', body: { metadata: { labels: { touched: 'again' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+    );
+    await eventually(async () => {
+      const now = await temporal.client.workflow.getHandle(handle.workflowId).describe();
+      expect(now.runId).not.toBe(before.runId);
+      expect(now.status.name).toBe('RUNNING');
+      expect(
+        (await temporal.client.workflow.getHandle(handle.workflowId).query(entityStateQuery)).reconciles
+      ).toBeGreaterThanOrEqual(1);
+    });
+    expect((await getRc()).status?.ready).toBe(true);
+  });
+
   it('deleting the object ends its workflow and removes the finalizer', async () => {
     const rc = await getRc();
     const handle = temporal.client.workflow.getHandle(
