@@ -20,6 +20,8 @@ now_ms() { date +%s%3N; }
 log() { echo "install: $*" >&2; }
 
 # step NAME FUNCTION: runs it and prints one timing line.
+# Steps run as `result=$(fn) || ...`, where bash ignores set -e inside fn: every command that can
+# fail says `|| return 1` itself.
 step() {
   local name=$1 fn=$2 t0 result
   t0=$(now_ms)
@@ -35,19 +37,22 @@ step_apt() {
   if [ ${#missing[@]} -eq 0 ]; then echo ok; return; fi
   log "apt: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  apt-get update -qq >&2 || return 1
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || return 1
   echo installed
 }
 
 step_npm() {
   cd "$here"
-  # npm ci writes node_modules/.package-lock.json; an older one means the lock file changed since.
+  # npm writes node_modules/.package-lock.json; an older one means the lock file changed since.
   if [ -f node_modules/.package-lock.json ] && [ ! package-lock.json -nt node_modules/.package-lock.json ]; then
     echo ok
     return
   fi
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # Not `npm ci`: the registry reachable here serves only the Linux builds of packages with per-platform
+  # optional dependencies (@swc/core), so the lock cannot list the others and npm ci rejects it.
+  # `npm install --no-save` installs what the lock pins and leaves it as it is.
+  npm install --no-save --no-audit --no-fund --loglevel=error >&2 || return 1
   touch node_modules/.package-lock.json
   echo installed
 }
@@ -61,14 +66,14 @@ step_venv() {
     return
   fi
   rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PINS[@]}" >&2
+  python3 -m venv "$venv" || return 1
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "${PY_PINS[@]}" >&2 || return 1
   printf '%s\n' "$want" >"$stamp"
   echo installed
 }
 
 step_go_tools() {
-  bash "$here/scripts/build-go-tools.sh" >&2
+  bash "$here/scripts/build-go-tools.sh" >&2 || return 1
   echo ok
 }
 
@@ -77,7 +82,7 @@ step_rootfs() {
     echo absent
     return
   fi
-  bash "$here/scripts/build-rootfs.sh" >/dev/null # stdout is only its path
+  bash "$here/scripts/build-rootfs.sh" >/dev/null || return 1 # stdout is only its path
   echo ok
 }
 
