@@ -1,4 +1,4 @@
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime, type CoordinationV1Api, type CoreV1Api, type V1Lease } from '@kubernetes/client-node';
 
 import { httpStatusOf } from '../activities/kube-client.js';
 import { sleep } from '../util/backoff.js';
@@ -6,6 +6,8 @@ import { errorText, type Logger } from '../util/log.js';
 
 export interface LeaderElectionOptions {
   coordination: CoordinationV1Api;
+  /** To create the Lease's namespace when it is missing (outside a cluster install). */
+  core?: CoreV1Api;
   namespace: string;
   name: string;
   identity: string;
@@ -37,6 +39,7 @@ export class LeaseElector {
    * lease is lost or the elector stops; it should stop driving as soon as it does.
    */
   async run(lead: (lost: AbortSignal) => Promise<void>): Promise<void> {
+    await this.ensureNamespace();
     while (!this.stopSignal.signal.aborted) {
       if (!(await this.tryAcquireOrRenew())) {
         await sleep(this.retryEvery * 1000, this.stopSignal.signal);
@@ -123,6 +126,20 @@ export class LeaseElector {
     } catch (err) {
       if (httpStatusOf(err) === 404) return null;
       throw err;
+    }
+  }
+
+  private async ensureNamespace(): Promise<void> {
+    const { core, namespace, log } = this.opts;
+    if (!core) return;
+    try {
+      await core.readNamespace({ name: namespace });
+    } catch (err) {
+      if (httpStatusOf(err) !== 404) return; // no right to read it: the Lease calls will tell
+      log.info('creating the leader-election namespace', { namespace });
+      await core.createNamespace({ body: { metadata: { name: namespace } } }).catch((e: unknown) => {
+        if (httpStatusOf(e) !== 409) throw e;
+      });
     }
   }
 

@@ -8,12 +8,7 @@ import {
   type LogLevel as TemporalLogLevel,
 } from '@temporalio/worker';
 
-import {
-  loadKubeConfig,
-  makeKubeClients,
-  httpStatusOf,
-  type KubeClients,
-} from '../activities/kube-client.js';
+import { loadKubeConfig, makeKubeClients, type KubeClients } from '../activities/kube-client.js';
 import { Bridge } from '../bridge/bridge.js';
 import { LeaseElector } from '../bridge/leader.js';
 import { ensureSearchAttributes } from '../search-attributes.js';
@@ -125,9 +120,9 @@ async function runBridge({ opts, temporal, kube, identity, stop, log }: RunConte
       await drive(stop);
       return;
     }
-    await ensureNamespace(kube, opts.leaderElectionNamespace, log);
     const elector = new LeaseElector({
       coordination: kube.coordination,
+      core: kube.core,
       namespace: opts.leaderElectionNamespace,
       name: opts.leaderElectionId,
       identity,
@@ -143,17 +138,4 @@ async function runBridge({ opts, temporal, kube, identity, stop, log }: RunConte
 function waitForAbort(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-/** The Lease lives in a namespace that may not exist yet outside a cluster install. */
-async function ensureNamespace(kube: KubeClients, name: string, log: Logger): Promise<void> {
-  try {
-    await kube.core.readNamespace({ name });
-  } catch (err) {
-    if (httpStatusOf(err) !== 404) return;
-    log.info('creating leader-election namespace', { namespace: name });
-    await kube.core.createNamespace({ body: { metadata: { name } } }).catch((e: unknown) => {
-      if (httpStatusOf(e) !== 409) throw e;
-    });
-  }
 }
