@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { PORT_NAMES, type PortName, type Ports, down, setAborting, status, up } from './index.js';
 
 function parsePort(value: string, previous: Partial<Ports> = {}): Partial<Ports> {
-  const m = /^([A-Za-z]+)=(\d+)$/.exec(value);
+  const m = /^([A-Za-z0-9]+)=(\d+)$/.exec(value);
   if (!m || !(PORT_NAMES as readonly string[]).includes(m[1]!)) {
     throw new InvalidArgumentError(`expected NAME=PORT with NAME one of ${PORT_NAMES.join(', ')}`);
   }

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { applyOwnCrds, startCapi } from './capi.js';
+import { startK0sDoubleServer } from './k0s-double.js';
 import { type Cluster, startCluster } from './kube.js';
 import { freePorts } from './net.js';
 import { repoRoot } from './paths.js';
@@ -26,6 +27,11 @@ export interface ProvingGroundEnv {
   ports: Partial<Ports>;
   /** Names of our own CRDs applied from deploy/crds. */
   crds: string[];
+  /**
+   * Where the hosts download the k0s TEST DOUBLE (test/k0s-double/k0s, not k0s), e.g.
+   * `http://10.213.X.1:PORT/k0s`; null without hosts. Served by the recorded process `k0s-double`.
+   */
+  k0sDownloadURL: string | null;
 }
 
 export const PORT_NAMES = [
@@ -44,6 +50,8 @@ export const PORT_NAMES = [
   'childEtcdPeer',
   'childApiserver',
   'childControllerManager',
+  // The HTTP server of the k0s test double (with hosts only).
+  'k0sDouble',
 ] as const;
 export type PortName = (typeof PORT_NAMES)[number];
 export type Ports = Record<PortName, number>;
@@ -137,6 +145,7 @@ function wantedPorts(opts: UpOptions): PortName[] {
   if (opts.ui) wanted.push('temporalUi');
   if (opts.capi ?? true) wanted.push('capiWebhook', 'capiHealth', 'capiDiagnostics');
   if (opts.child) wanted.push('childEtcdClient', 'childEtcdPeer', 'childApiserver', 'childControllerManager');
+  if ((opts.hosts ?? 0) > 0) wanted.push('k0sDouble');
   return wanted;
 }
 
@@ -177,6 +186,7 @@ async function startManagement(
 interface HostsAndChild {
   hosts: { hosts: SshHost[]; gatewayAddress: string } | null;
   child: Cluster | null;
+  k0sDownloadURL: string | null;
 }
 
 async function startHostsAndChild(
@@ -192,7 +202,15 @@ async function startHostsAndChild(
     hosts = await startSshHosts({ dir, count });
     lap(`${count} SSH hosts ready`);
   }
-  if (!withChild) return { hosts, child: null };
+  // --- k0s test double: served to the hosts on the gateway address, alongside the child cluster.
+  const k0sDouble = hosts
+    ? startK0sDoubleServer(dir, hosts.gatewayAddress, ports.k0sDouble).then((url) => {
+        lap(`k0s test double served at ${url}`);
+        return url;
+      })
+    : Promise.resolve(null);
+  k0sDouble.catch(() => undefined); // awaited below; don't let it go unhandled meanwhile
+  if (!withChild) return { hosts, child: null, k0sDownloadURL: await k0sDouble };
   const child = await startCluster({
     dir,
     name: 'child',
@@ -207,7 +225,7 @@ async function startHostsAndChild(
     },
   });
   lap('child cluster ready');
-  return { hosts, child };
+  return { hosts, child, k0sDownloadURL: await k0sDouble };
 }
 
 async function failUp(
@@ -241,7 +259,7 @@ async function prepareDir(dir: string, log: (m: string) => void): Promise<void> 
 function buildEnv(
   temporal: ProvingGroundEnv['temporal'],
   { mgmt, crds }: { mgmt: Cluster; crds: string[] },
-  { hosts, child }: HostsAndChild,
+  { hosts, child, k0sDownloadURL }: HostsAndChild,
   ports: Ports
 ): ProvingGroundEnv {
   return {
@@ -252,6 +270,7 @@ function buildEnv(
     gatewayAddress: hosts?.gatewayAddress ?? null,
     ports,
     crds,
+    k0sDownloadURL,
   };
 }
 
