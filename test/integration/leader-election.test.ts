@@ -11,9 +11,8 @@ import {
   type K0sflowProcess,
   type Kube,
 } from '../harness/env.js';
+import { RC } from '../harness/resources.js';
 import { seedManifest } from '../harness/seeds.js';
-
-const RC = { group: 'infrastructure.cluster.x-k8s.io', version: 'v1beta1', plural: 'remoteclusters' };
 
 describe('two replicas', () => {
   let kube: Kube;

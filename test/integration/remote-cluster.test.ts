@@ -15,10 +15,8 @@ import {
   type Kube,
 } from '../harness/env.js';
 import { recordHistory } from '../harness/histories.js';
+import { CLUSTER, RC } from '../harness/resources.js';
 import { seedManifest } from '../harness/seeds.js';
-
-const RC = { group: 'infrastructure.cluster.x-k8s.io', version: 'v1beta1', plural: 'remoteclusters' };
-const CLUSTER = { group: 'cluster.x-k8s.io', version: 'v1beta2', plural: 'clusters' };
 
 interface Obj {
   metadata: {
