@@ -1,4 +1,6 @@
-import { findCondition, isTrue, rfc3339, setCondition } from './conditions.js';
+import { rfc3339, setCondition, type Condition } from './conditions.js';
+
+const find = (list: Condition[], type: string): Condition | undefined => list.find((c) => c.type === type);
 
 describe('setCondition', () => {
   const t0 = new Date('2026-01-01T00:00:00.123Z');
@@ -18,14 +20,14 @@ describe('setCondition', () => {
       { type: 'Ready', status: 'False', reason: 'StillWaiting', message: 'm' },
       t1
     );
-    expect(findCondition(same, 'Ready')).toMatchObject({
+    expect(find(same, 'Ready')).toMatchObject({
       reason: 'StillWaiting',
       message: 'm',
       lastTransitionTime: rfc3339(t0),
     });
     const flipped = setCondition(same, { type: 'Ready', status: 'True', reason: 'Provisioned' }, t1);
-    expect(findCondition(flipped, 'Ready')?.lastTransitionTime).toBe(rfc3339(t1));
-    expect(findCondition(flipped, 'Ready')?.message).toBeUndefined();
+    expect(find(flipped, 'Ready')?.lastTransitionTime).toBe(rfc3339(t1));
+    expect(find(flipped, 'Ready')?.message).toBeUndefined();
   });
 
   it('leaves other conditions and their order alone', () => {
@@ -38,7 +40,7 @@ describe('setCondition', () => {
       t1
     );
     expect(list.map((c) => c.type)).toEqual(['A', 'B']);
-    expect(isTrue(list, 'A')).toBe(false);
+    expect(find(list, 'A')?.status).toBe('False');
     expect(list[1]).toEqual({ type: 'B', status: 'False', reason: 'y', lastTransitionTime: 'then' });
   });
 });

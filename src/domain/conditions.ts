@@ -35,17 +35,6 @@ export function setCondition(
   return list;
 }
 
-export function findCondition(
-  conditions: readonly Condition[] | undefined,
-  type: string
-): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}
-
-export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
-  return findCondition(conditions, type)?.status === 'True';
-}
-
 /** Kubernetes timestamps carry whole seconds. */
 export function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');

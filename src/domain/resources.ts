@@ -23,19 +23,8 @@ export const CLUSTER_RESOURCE: ResourceType = {
   kind: 'Cluster',
 };
 
-export const MACHINE_RESOURCE: ResourceType = {
-  group: CAPI_GROUP,
-  version: 'v1beta2',
-  plural: 'machines',
-  kind: 'Machine',
-};
-
 export function apiVersionOf(type: ResourceType): string {
   return type.group === '' ? type.version : `${type.group}/${type.version}`;
-}
-
-export function describeRef(ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'>): string {
-  return `${ref.kind} ${ref.namespace}/${ref.name}`;
 }
 
 /** Labels and annotations of the CAPI contract that k0sflow reads. */

@@ -7,13 +7,3 @@ import type { ObjectRef } from './resources.js';
 export function workflowIdFor(ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name' | 'uid'>): string {
   return `k0sflow/${ref.kind}/${ref.namespace}/${ref.name}/${ref.uid}`;
 }
-
-/** Inverse of {@link workflowIdFor}, for the CLI and the Web UI links. */
-export function parseWorkflowId(
-  id: string
-): { kind: string; namespace: string; name: string; uid: string } | undefined {
-  const parts = id.split('/');
-  if (parts.length !== 5 || parts[0] !== 'k0sflow') return undefined;
-  const [, kind, namespace, name, uid] = parts as [string, string, string, string, string];
-  return { kind, namespace, name, uid };
-}
