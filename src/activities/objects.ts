@@ -14,6 +14,8 @@ export interface ClusterView {
   name: string;
   uid: string;
   paused: boolean;
+  /** v1beta2 `status.initialization.infrastructureProvisioned` (v1beta1: `status.infrastructureReady`). */
+  infrastructureProvisioned: boolean;
   controlPlaneEndpoint?: { host: string; port: number };
 }
 
@@ -47,7 +49,7 @@ export interface ObjectActivities {
 type RawObject = ObjectSnapshot & { metadata: ObjectSnapshot['metadata'] & Record<string, unknown> };
 
 /** Turns API errors into Temporal failures: permanent ones are not retried. */
-async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+export async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
@@ -95,12 +97,14 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
           const c = (await custom.getNamespacedCustomObject({ ...CLUSTER_RESOURCE, namespace, name })) as {
             metadata: { uid: string };
             spec?: { paused?: boolean; controlPlaneEndpoint?: { host?: string; port?: number } };
+            status?: { initialization?: { infrastructureProvisioned?: boolean } };
           };
           const endpoint = c.spec?.controlPlaneEndpoint;
           return {
             name,
             uid: c.metadata.uid,
             paused: c.spec?.paused === true,
+            infrastructureProvisioned: c.status?.initialization?.infrastructureProvisioned === true,
             ...(endpoint?.host
               ? { controlPlaneEndpoint: { host: endpoint.host, port: endpoint.port ?? 6443 } }
               : {}),

@@ -1,3 +1,4 @@
+import { killTreeCommand } from '../domain/cloud-init.js';
 import { gzipSync } from 'node:zlib';
 
 import { ApplicationFailure } from '@temporalio/common';
@@ -16,7 +17,6 @@ import {
   formatPublicKey,
   hostKeyAlgorithmsFor,
   hostKeyMatches,
-  killTreeCommand,
   parseKnownHosts,
   plannedFileContent,
 } from './ssh.js';

@@ -8,7 +8,13 @@ import { gunzipSync } from 'node:zlib';
 // ssh2 is CommonJS: Node's ESM loader sees `Client` as a named export but not `utils`.
 import ssh2, { type Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 
-import { fileExistsCommand, uploadScript, withSudo, type PlannedFile } from '../domain/cloud-init.js';
+import {
+  fileExistsCommand,
+  killTreeCommand,
+  uploadScript,
+  withSudo,
+  type PlannedFile,
+} from '../domain/cloud-init.js';
 
 /** Failure types the workflow layer reads (`ApplicationFailure.type`). */
 export const SshFailure = {
@@ -395,25 +401,6 @@ export class PgidLineFilter {
     if (Number.isInteger(pgid) && pgid > 1) this.pgid = pgid;
     return data.subarray(nl + 1);
   }
-}
-
-/**
- * The shell that kills a session's process tree: the session leader `pgid` and every descendant
- * (sudo may put its command in a session of its own, out of reach of a group kill), TERM then KILL.
- */
-export function killTreeCommand(pgid: number): string {
-  const tree =
-    `ps -eo pid=,ppid= | awk -v root=${pgid} '{ parent[$1] = $2 } END { tree[root] = 1; grown = 1; ` +
-    `while (grown) { grown = 0; for (p in parent) if (!(p in tree) && (parent[p] in tree)) { tree[p] = 1; grown = 1 } } ` +
-    `for (p in tree) print p }'`;
-  return [
-    `pids=$(${tree})`,
-    // Plain pids: dash's kill takes no `--`, so no negative group id either.
-    'kill -TERM $pids 2>/dev/null',
-    'sleep 1',
-    'kill -KILL $pids 2>/dev/null',
-    'true',
-  ].join('; ');
 }
 
 /** Fire and forget: kill what the aborted command left running. */

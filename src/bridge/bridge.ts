@@ -3,16 +3,23 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 
 import { kindInfo } from '../domain/api/index.js';
-import { dependencyFingerprint, ownObjectFingerprint } from '../domain/fingerprint.js';
-import { CLUSTER_RESOURCE, type ObjectRef, type ResourceType } from '../domain/resources.js';
-import { clusterNameOf } from '../domain/snapshot.js';
-import { workflowIdFor } from '../domain/workflow-id.js';
+import { dependencyFingerprint, fingerprint, ownObjectFingerprint } from '../domain/fingerprint.js';
 import {
+  CLUSTER_RESOURCE,
+  MACHINE_RESOURCE,
+  type ObjectRef,
+  type ResourceType,
+} from '../domain/resources.js';
+import { clusterNameOf } from '../domain/snapshot.js';
+import { poolWorkflowId, workflowIdFor } from '../domain/workflow-id.js';
+import {
+  POOL_WORKFLOW_TYPE,
   WORKFLOW_TYPE_BY_KIND,
   objectChangedSignal,
   searchAttributes,
   type EntityInput,
   type ObjectHint,
+  type PoolInput,
 } from '../workflows/messages.js';
 import { errorText, type Logger } from '../util/log.js';
 import { KeyedQueue, type Lane } from './signal-queue.js';
@@ -41,8 +48,11 @@ interface Tracked {
   running?: boolean;
 }
 
+/** Who gets a signal: the workflow of one object, or the workflow of a pool of PooledRemoteMachines. */
+type Target = { ref: ObjectRef; pool?: undefined } | { pool: PoolInput; ref?: undefined };
+
 interface Pending {
-  ref: ObjectRef;
+  target: Target;
   hint: ObjectHint;
 }
 
@@ -54,13 +64,17 @@ export class Bridge {
   private readonly tracked = new Map<string, Tracked>();
   private readonly byCluster = new Map<string, Set<string>>();
   private readonly clusterFingerprints = new Map<string, string>();
+  /** Machines and PooledRemoteMachines: the part of each that matters to its dependants. */
+  private readonly dependencyFingerprints = new Map<string, string>();
+  /** Pool workflows known to run: a plain signal is enough. */
+  private readonly runningPools = new Set<string>();
   private readonly watchers: ResourceWatcher[] = [];
   private readonly queue: KeyedQueue<Pending>;
 
   constructor(private readonly opts: BridgeOptions) {
     this.queue = new KeyedQueue<Pending>({
       concurrency: opts.concurrency ?? 32,
-      merge: (older, newer) => ({ ref: newer.ref, hint: mergeHints(older.hint, newer.hint) }),
+      merge: (older, newer) => ({ target: newer.target, hint: mergeHints(older.hint, newer.hint) }),
       process: (_key, pending) => this.signal(pending),
       onDone: (key, item) => opts.onSignalled?.(key, performance.now() - item.since),
       onError: (key, err, retryInMs) =>
@@ -74,6 +88,8 @@ export class Bridge {
       this.watch(info, (event) => this.onOwnObject(info, event));
     }
     this.watch(CLUSTER_RESOURCE, (event) => this.onCluster(event));
+    this.watch(MACHINE_RESOURCE, (event) => this.onMachine(event));
+    this.watch(kindInfo('PooledRemoteMachine'), (event) => this.onPooledMachine(event));
   }
 
   async stop(): Promise<void> {
@@ -109,9 +125,15 @@ export class Bridge {
     const meta = event.object.metadata;
     const key = `${resource.kind}/${keyOf(meta)}`;
     const ref: ObjectRef = { ...resource, namespace: meta.namespace, name: meta.name, uid: meta.uid };
+    this.wakePoolOf(event, ref.kind);
     if (event.type === 'delete') {
       this.forget(key);
-      this.queue.add(workflowIdFor(ref), { ref, hint: { gone: true } }, event.receivedAt, laneOf(event));
+      this.queue.add(
+        workflowIdFor(ref),
+        { target: { ref }, hint: { gone: true } },
+        event.receivedAt,
+        laneOf(event)
+      );
       return;
     }
     const fingerprint = ownObjectFingerprint(meta);
@@ -130,7 +152,84 @@ export class Bridge {
       ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
       ...(meta.deletionTimestamp ? { deleting: true } : {}),
     };
-    this.queue.add(workflowIdFor(ref), { ref, hint }, event.receivedAt, laneOf(event));
+    this.queue.add(workflowIdFor(ref), { target: { ref }, hint }, event.receivedAt, laneOf(event));
+  }
+
+  /** A RemoteMachine that names a pool is one of the pool's claimants: its changes wake the pool. */
+  private wakePoolOf(event: WatchEvent, kind: string): void {
+    if (kind !== 'RemoteMachine') return;
+    const pool = (event.object.spec as { pool?: unknown } | undefined)?.pool;
+    if (typeof pool !== 'string' || pool === '') return;
+    this.wakePool({ namespace: event.object.metadata.namespace, pool }, event, 'RemoteMachine');
+  }
+
+  private wakePool(pool: PoolInput, event: WatchEvent, cause: string): void {
+    this.queue.add(
+      poolWorkflowId(pool.namespace, pool.pool),
+      { target: { pool }, hint: { cause } },
+      event.receivedAt,
+      laneOf(event)
+    );
+  }
+
+  /** A PooledRemoteMachine added, freed, reserved or edited wakes its pool's workflow. */
+  private onPooledMachine(event: WatchEvent): void {
+    const { metadata, spec, status } = event.object as {
+      metadata: WatchEvent['object']['metadata'];
+      spec?: { pool?: string };
+      status?: { reserved?: boolean; machineRef?: { name?: string } };
+    };
+    const key = `PooledRemoteMachine/${keyOf(metadata)}`;
+    if (
+      !this.dependencyChanged(key, event, {
+        g: metadata.generation,
+        r: status?.reserved ?? false,
+        m: status?.machineRef?.name ?? '',
+      })
+    )
+      return;
+    if (spec?.pool)
+      this.wakePool({ namespace: metadata.namespace, pool: spec.pool }, event, 'PooledRemoteMachine');
+  }
+
+  /** A Machine wakes the infrastructure machine it points at when what that machine waits for moves. */
+  private onMachine(event: WatchEvent): void {
+    const { metadata, spec } = event.object as {
+      metadata: WatchEvent['object']['metadata'];
+      spec?: {
+        infrastructureRef?: { kind?: string; name?: string };
+        bootstrap?: { dataSecretName?: string; configRef?: { kind?: string } };
+      };
+    };
+    const infra = spec?.infrastructureRef;
+    if (!infra?.name || !infra.kind || !(infra.kind in WORKFLOW_TYPE_BY_KIND)) return;
+    const relevant = {
+      uid: metadata.uid,
+      deleting: metadata.deletionTimestamp ?? null,
+      data: spec?.bootstrap?.dataSecretName ?? null,
+      bootstrapKind: spec?.bootstrap?.configRef?.kind ?? null,
+    };
+    if (!this.dependencyChanged(`Machine/${keyOf(metadata)}`, event, relevant)) return;
+    const tracked = this.tracked.get(`${infra.kind}/${metadata.namespace}/${infra.name}`);
+    if (!tracked) return;
+    this.queue.add(
+      workflowIdFor(tracked.ref),
+      { target: { ref: tracked.ref }, hint: { cause: 'Machine' } },
+      event.receivedAt,
+      laneOf(event)
+    );
+  }
+
+  /** Records the dependency's fingerprint; true when it moved (or the object went). */
+  private dependencyChanged(key: string, event: WatchEvent, relevant: unknown): boolean {
+    if (event.type === 'delete') {
+      this.dependencyFingerprints.delete(key);
+      return true;
+    }
+    const print = fingerprint(relevant);
+    if (this.dependencyFingerprints.get(key) === print) return false;
+    this.dependencyFingerprints.set(key, print);
+    return true;
   }
 
   /** A Cluster change wakes the workflows of the objects that belong to it. */
@@ -147,7 +246,7 @@ export class Bridge {
       if (!tracked) continue;
       this.queue.add(
         workflowIdFor(tracked.ref),
-        { ref: tracked.ref, hint: { cause: 'Cluster' } },
+        { target: { ref: tracked.ref }, hint: { cause: 'Cluster' } },
         event.receivedAt,
         laneOf(event)
       );
@@ -181,7 +280,9 @@ export class Bridge {
     if (set?.size === 0) this.byCluster.delete(clusterKey);
   }
 
-  private async signal({ ref, hint }: Pending): Promise<void> {
+  private async signal({ target, hint }: Pending): Promise<void> {
+    if (target.pool) return this.signalPool(target.pool, hint);
+    const { ref } = target;
     const workflowId = workflowIdFor(ref);
     const tracked = this.tracked.get(`${ref.kind}/${ref.namespace}/${ref.name}`);
     const known = tracked?.ref.uid === ref.uid ? tracked : undefined;
@@ -198,6 +299,33 @@ export class Bridge {
     }
     await this.signalWithStart(ref, hint, known?.clusterName);
     if (known) known.running = true;
+  }
+
+  private async signalPool(pool: PoolInput, hint: ObjectHint): Promise<void> {
+    const workflowId = poolWorkflowId(pool.namespace, pool.pool);
+    if (this.runningPools.has(workflowId)) {
+      try {
+        await this.opts.temporal.workflow.getHandle(workflowId).signal(objectChangedSignal, hint);
+        return;
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        // The pool went empty and its workflow ended: start it again below.
+        this.runningPools.delete(workflowId);
+      }
+    }
+    await this.opts.temporal.workflow.signalWithStart(POOL_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: this.opts.taskQueue,
+      args: [pool],
+      signal: objectChangedSignal,
+      signalArgs: [hint],
+      typedSearchAttributes: [
+        { key: searchAttributes.kind, value: 'Pool' },
+        { key: searchAttributes.namespace, value: pool.namespace },
+        { key: searchAttributes.name, value: pool.pool },
+      ],
+    });
+    this.runningPools.add(workflowId);
   }
 
   private async signalWithStart(

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 
-import { isLogLevel, type LogLevel } from '../util/log.js';
+import type { TemporalFlags } from '../temporal-config.js';
+import { errorText, isLogLevel, type LogLevel } from '../util/log.js';
+import { parseObjectName, retryMachine, statusMachine, type ObjectName } from './machine.js';
 import { run } from './run.js';
 
 function parseLogLevel(value: string): LogLevel {
@@ -15,12 +17,48 @@ function parsePositiveInt(value: string): number {
   return n;
 }
 
+function parseObjectArgument(value: string): ObjectName {
+  try {
+    return parseObjectName(value);
+  } catch (err) {
+    throw new InvalidArgumentError(errorText(err));
+  }
+}
+
+/** The connection flags every command that talks to Temporal shares. */
+function addTemporalOptions(command: Command): Command {
+  return command
+    .option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS, else localhost:7233)')
+    .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, else default)')
+    .option('--api-key <key>', 'Temporal API key (default: $TEMPORAL_API_KEY)')
+    .option('--tls-cert-path <path>', 'client certificate (default: $TEMPORAL_TLS_CLIENT_CERT_PATH)')
+    .option('--tls-key-path <path>', 'client key (default: $TEMPORAL_TLS_CLIENT_KEY_PATH)')
+    .option('--tls-ca-path <path>', 'server CA (default: $TEMPORAL_TLS_SERVER_CA_CERT_PATH)')
+    .option('--tls-server-name <name>', 'server name to verify (default: $TEMPORAL_TLS_SERVER_NAME)');
+}
+
+function temporalFlags(o: Record<string, unknown>): TemporalFlags {
+  return {
+    address: o.address as string | undefined,
+    namespace: o.namespace as string | undefined,
+    apiKey: o.apiKey as string | undefined,
+    tlsCertPath: o.tlsCertPath as string | undefined,
+    tlsKeyPath: o.tlsKeyPath as string | undefined,
+    tlsCaPath: o.tlsCaPath as string | undefined,
+    tlsServerName: o.tlsServerName as string | undefined,
+  };
+}
+
+function machineArgument(): Argument {
+  return new Argument('<namespace/name>', 'the RemoteMachine').argParser(parseObjectArgument);
+}
+
 export function buildProgram(): Command {
   const program = new Command('k0sflow')
     .description('Cluster API provider for k0s clusters; every reconcile is a durable Temporal workflow')
     .showHelpAfterError();
 
-  program
+  const runCommand = program
     .command('run')
     .description('run the bridge (Kubernetes watches to workflows, while leader) and the worker')
     .option(
@@ -31,14 +69,8 @@ export function buildProgram(): Command {
       new Option('--watch-namespace <ns>', 'drive objects of this namespace only').env(
         'K0SFLOW_WATCH_NAMESPACE'
       )
-    )
-    .option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS, else localhost:7233)')
-    .option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, else default)')
-    .option('--api-key <key>', 'Temporal API key (default: $TEMPORAL_API_KEY)')
-    .option('--tls-cert-path <path>', 'client certificate (default: $TEMPORAL_TLS_CLIENT_CERT_PATH)')
-    .option('--tls-key-path <path>', 'client key (default: $TEMPORAL_TLS_CLIENT_KEY_PATH)')
-    .option('--tls-ca-path <path>', 'server CA (default: $TEMPORAL_TLS_SERVER_CA_CERT_PATH)')
-    .option('--tls-server-name <name>', 'server name to verify (default: $TEMPORAL_TLS_SERVER_NAME)')
+    );
+  addTemporalOptions(runCommand)
     .addOption(
       new Option('--task-queue <name>', 'Temporal task queue').env('K0SFLOW_TASK_QUEUE').default('k0sflow')
     )
@@ -60,7 +92,7 @@ export function buildProgram(): Command {
     .option('--relist-interval <seconds>', 'full relist period of every watch', parsePositiveInt, 600)
     .action(async (o: Record<string, unknown>) => {
       await run({
-        ...(o as object),
+        ...temporalFlags(o),
         kubeconfig: o.kubeconfig as string | undefined,
         watchNamespace: o.watchNamespace as string | undefined,
         taskQueue: o.taskQueue as string,
@@ -73,6 +105,30 @@ export function buildProgram(): Command {
         relistIntervalSeconds: o.relistInterval as number,
       });
     });
+
+  addTemporalOptions(
+    program
+      .command('status')
+      .description('show what a workflow is doing')
+      .command('machine')
+      .description("show the state of a RemoteMachine's workflow")
+      .addArgument(machineArgument())
+      .addOption(new Option('--ui-url <url>', 'base URL of the Temporal Web UI').env('TEMPORAL_UI_URL'))
+  ).action(async (object: ObjectName, o: Record<string, unknown>) => {
+    await statusMachine(object, { ...temporalFlags(o), uiUrl: o.uiUrl as string | undefined });
+  });
+
+  addTemporalOptions(
+    program
+      .command('retry')
+      .description('ask a workflow to try again now')
+      .command('machine')
+      .description("end a RemoteMachine's backoff or wait for an operator")
+      .addArgument(machineArgument())
+      .option('--accept-host-key', 'trust the host key the machine presented last (trust on first use only)')
+  ).action(async (object: ObjectName, o: Record<string, unknown>) => {
+    await retryMachine(object, { ...temporalFlags(o), acceptHostKey: o.acceptHostKey === true });
+  });
   return program;
 }
 

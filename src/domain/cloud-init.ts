@@ -253,3 +253,22 @@ export function installScriptFile(workingDir: string, commands: readonly string[
     mode: INSTALL_SCRIPT_MODE,
   };
 }
+
+/**
+ * The shell that kills a process tree: `pgid` (a number or a shell expression such as `$old`) and every descendant
+ * (sudo may put its command in a session of its own, out of reach of a group kill), TERM then KILL.
+ */
+export function killTreeCommand(pgid: number | string): string {
+  const tree =
+    `ps -eo pid=,ppid= | awk -v root=${pgid} '{ parent[$1] = $2 } END { tree[root] = 1; grown = 1; ` +
+    `while (grown) { grown = 0; for (p in parent) if (!(p in tree) && (parent[p] in tree)) { tree[p] = 1; grown = 1 } } ` +
+    `for (p in tree) print p }'`;
+  return [
+    `pids=$(${tree})`,
+    // Plain pids: dash's kill takes no `--`, so no negative group id either.
+    'kill -TERM $pids 2>/dev/null',
+    'sleep 1',
+    'kill -KILL $pids 2>/dev/null',
+    'true',
+  ].join('; ');
+}

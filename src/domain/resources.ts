@@ -33,3 +33,10 @@ export const PAUSED_ANNOTATION = 'cluster.x-k8s.io/paused';
 
 /** The one finalizer k0sflow puts on the objects it drives (ADR 0001). */
 export const K0SFLOW_FINALIZER = 'k0sflow.dev/finalizer';
+
+export const MACHINE_RESOURCE: ResourceType = {
+  group: CAPI_GROUP,
+  version: 'v1beta2',
+  plural: 'machines',
+  kind: 'Machine',
+};

@@ -7,3 +7,8 @@ import type { ObjectRef } from './resources.js';
 export function workflowIdFor(ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name' | 'uid'>): string {
   return `k0sflow/${ref.kind}/${ref.namespace}/${ref.name}/${ref.uid}`;
 }
+
+/** The one workflow that serializes the claims on a pool of PooledRemoteMachines. */
+export function poolWorkflowId(namespace: string, pool: string): string {
+  return `k0sflow/pool/${namespace}/${pool}`;
+}

@@ -28,6 +28,14 @@ export interface ReconcileContext {
   readonly hints: readonly ObjectHint[];
 }
 
+/** What a workflow type adds to the loop: its own handlers, a say in each hint as it arrives. */
+export interface EntityHooks {
+  /** Called with every hint as it arrives, before the pass that handles it (e.g. to cancel work in flight). */
+  onHint?: (hint: ObjectHint) => void;
+  /** Called once; `wake` queues a hint, e.g. from an operator's update. */
+  install?: (wake: (hint: ObjectHint) => void) => void;
+}
+
 const RETRY_AFTER_FAILURE = '1 minute';
 const MAX_PASSES_PER_RUN = 200;
 
@@ -39,15 +47,18 @@ const MAX_PASSES_PER_RUN = 200;
  */
 export async function runEntity(
   input: EntityInput,
-  reconcile: (ctx: ReconcileContext) => Promise<ReconcileOutcome>
+  reconcile: (ctx: ReconcileContext) => Promise<ReconcileOutcome>,
+  hooks: EntityHooks = {}
 ): Promise<void> {
   const state: EntityState = { phase: 'starting', reconciles: 0, handledGeneration: input.handledGeneration };
   let hints: ObjectHint[] = [{ cause: 'start' }];
   setHandler(objectChangedSignal, (hint) => {
     if (isStale(hint, state)) return;
+    hooks.onHint?.(hint);
     hints.push(hint);
   });
   setHandler(entityStateQuery, () => state);
+  hooks.install?.((hint) => hints.push(hint));
 
   let wakeAfter: string | undefined;
   for (let pass = 0; ; pass++) {

@@ -1,2 +1,4 @@
 // The workflow bundle's entry: every workflow type the worker registers.
+export { poolWorkflow } from './pool.js';
 export { remoteClusterWorkflow } from './remote-cluster.js';
+export { remoteMachineWorkflow } from './remote-machine.js';

@@ -1,5 +1,5 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 import type { ObjectRef } from '../domain/resources.js';
 
@@ -22,6 +22,8 @@ export interface EntityState {
   /** The step running or last run, as named in the Web UI. */
   step?: string;
   lastError?: string;
+  /** What the object waits for, in words (a Machine, bootstrap data, an operator). */
+  waitingFor?: string;
   handledGeneration?: number;
   reconciles: number;
 }
@@ -45,4 +47,36 @@ export const searchAttributes = {
 /** Workflow type per kind. Kinds absent here are served (CRDs) but not yet driven. */
 export const WORKFLOW_TYPE_BY_KIND: Readonly<Record<string, string>> = {
   RemoteCluster: 'remoteClusterWorkflow',
+  RemoteMachine: 'remoteMachineWorkflow',
 };
+
+export interface RetryRequest {
+  /** Trust the host key the machine presented last (trust-on-first-use machines only). */
+  acceptHostKey?: boolean;
+}
+
+export interface RetryResult {
+  /** What the retry will do, for the operator. */
+  message: string;
+}
+
+/** An operator's "try again now": ends a backoff wait or a wait for an operator. */
+export const retryUpdate = defineUpdate<RetryResult, [RetryRequest]>('retry');
+
+export const POOL_WORKFLOW_TYPE = 'poolWorkflow';
+
+export interface PoolInput {
+  namespace: string;
+  pool: string;
+}
+
+export interface PoolState {
+  passes: number;
+  granted: number;
+  restored: number;
+  waiting: string[];
+  conflicts: string[];
+  lastError?: string;
+}
+
+export const poolStateQuery = defineQuery<PoolState>('poolState');

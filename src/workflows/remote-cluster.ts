@@ -1,5 +1,3 @@
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-
 import type { Condition } from '../domain/conditions.js';
 import { conditionTransitionEvent } from '../domain/events.js';
 import { planRemoteClusterStatus, ownedStatusUpToDate } from '../domain/remote-cluster.js';
@@ -7,7 +5,8 @@ import { K0SFLOW_FINALIZER, type ObjectRef } from '../domain/resources.js';
 import { clusterNameOf, hasPausedAnnotation, isDeleting, type ObjectSnapshot } from '../domain/snapshot.js';
 import { kube } from './activities.js';
 import { runEntity, type ReconcileContext, type ReconcileOutcome } from './entity.js';
-import { searchAttributes, type EntityInput } from './messages.js';
+import type { EntityInput } from './messages.js';
+import { tagCluster } from './tags.js';
 
 /** One per RemoteCluster: marks the placeholder infrastructure ready, per both CAPI contracts. */
 export async function remoteClusterWorkflow(input: EntityInput): Promise<void> {
@@ -81,11 +80,4 @@ async function reportStatus(ctx: ReconcileContext, object: ObjectSnapshot, pause
     'RemoteCluster is ready'
   );
   if (event) await kube.recordEvent({ ref, ...event });
-}
-
-function tagCluster(clusterName: string | undefined): void {
-  if (!clusterName) return;
-  const current = workflowInfo().typedSearchAttributes.get(searchAttributes.cluster);
-  if (current !== clusterName)
-    upsertSearchAttributes([{ key: searchAttributes.cluster, value: clusterName }]);
 }

@@ -47,3 +47,10 @@ export function recordedHistoryFiles(): { workflowId: string; json: unknown }[] 
       json: JSON.parse(readFileSync(join(historiesDir, f), 'utf8')) as unknown,
     }));
 }
+
+/** A history as text with every payload decoded, to search it for what must (not) be in it. */
+export function historyText(history: unknown): string {
+  return JSON.stringify(history).replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) =>
+    JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'))
+  );
+}

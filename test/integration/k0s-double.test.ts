@@ -3,68 +3,10 @@
 // the start chain of its cloud-init, status) and the parts of cleanup the double implements.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Client } from 'ssh2';
+import type { Client } from 'ssh2';
 
-import type { SshHost } from '../proving-ground/index.js';
 import { provingGround } from '../harness/env.js';
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function connect(host: SshHost): Promise<Client> {
-  const expected = Buffer.from(host.hostKey.split(' ')[1] ?? '', 'base64');
-  return new Promise((resolve, reject) => {
-    const conn = new Client();
-    conn
-      .once('ready', () => resolve(conn))
-      .once('error', reject)
-      .connect({
-        host: host.address,
-        port: host.port,
-        username: 'root',
-        privateKey: readFileSync(host.privateKeyFile),
-        readyTimeout: 20_000,
-        algorithms: { serverHostKey: ['ssh-ed25519'] },
-        hostVerifier: (key: Buffer) => expected.length > 0 && key.equals(expected),
-      });
-  });
-}
-
-function run(conn: Client, command: string): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    conn.exec(command, (err, stream) => {
-      if (err) return reject(err);
-      let stdout = '';
-      let stderr = '';
-      stream.on('data', (d: Buffer) => (stdout += d.toString()));
-      stream.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      stream.on('close', (code: number | null) => resolve({ code, stdout, stderr }));
-    });
-  });
-}
-
-interface CallLine {
-  uid: string;
-  via: string;
-  argv: string;
-}
-
-/** calls.log → the call lines (`<time> uid=N via=V ARGV`) and the note lines (`<time> uid=N note TEXT`). */
-function parseCalls(log: string): { calls: CallLine[]; notes: string[] } {
-  const calls: CallLine[] = [];
-  const notes: string[] = [];
-  for (const line of log.split('\n').filter((l) => l !== '')) {
-    const call = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ uid=(\d+) via=(\S+) (.*)$/.exec(line);
-    const note = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ uid=\d+ note (.*)$/.exec(line);
-    if (call) calls.push({ uid: call[1]!, via: call[2]!, argv: call[3]! });
-    else if (note) notes.push(note[1]!);
-    else throw new Error(`calls.log line in no known format: ${JSON.stringify(line)}`);
-  }
-  return { calls, notes };
-}
+import { connectHost as connect, parseCalls, runOn as run } from '../harness/hosts.js';
 
 const K0S = '/usr/local/bin/k0s';
 const TOKEN = '/etc/k0s.token';

@@ -84,6 +84,13 @@ const commandsAsScript = z
   .boolean()
   .default(false)
   .describe('Run the bootstrap commands as one script instead of one by one.');
+const knownHosts = z
+  .string()
+  .optional()
+  .describe(
+    'k0sflow: the host keys to accept, as OpenSSH known_hosts lines or `type base64` keys. Without it the ' +
+      'first key seen is trusted and recorded in status.hostKey; a different key later stops provisioning.'
+  );
 const customCleanUpCommands = z
   .array(z.string())
   .optional()
@@ -107,6 +114,7 @@ export const RemoteMachineSpecSchema = z.object({
   workingDir,
   sshKeyRef: SecretRefSchema.optional(),
   customCleanUpCommands,
+  knownHosts,
   provisionJob: ProvisionJobSchema.optional(),
 });
 export type RemoteMachineSpec = z.infer<typeof RemoteMachineSpecSchema>;
@@ -115,6 +123,12 @@ export const RemoteMachineStatusSchema = z.object({
   ready: z.boolean().optional().describe('v1beta1 contract: the machine is provisioned.'),
   initialization: InfraInitializationSchema.optional(),
   addresses: z.array(MachineAddressSchema).optional(),
+  hostKey: z
+    .string()
+    .optional()
+    .describe(
+      'k0sflow: the host key trusted on first use (`type base64`), enforced on every later connection.'
+    ),
   ...commonStatusFields,
 });
 export type RemoteMachineStatus = z.infer<typeof RemoteMachineStatusSchema>;
@@ -159,6 +173,7 @@ export const PooledMachineSpecSchema = z.object({
   commandsAsScript,
   workingDir,
   customCleanUpCommands,
+  knownHosts,
   sshKeyRef: SecretRefSchema,
 });
 export type PooledMachineSpec = z.infer<typeof PooledMachineSpecSchema>;

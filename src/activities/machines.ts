@@ -1,0 +1,74 @@
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+
+import { MACHINE_RESOURCE, type ObjectRef } from '../domain/resources.js';
+import { FIELD_MANAGER, kubeCall } from './objects.js';
+import { isNotFound, type KubeClients } from './kube-client.js';
+
+/** What an infrastructure machine needs of its CAPI Machine (v1beta2, the version CAPI stores). */
+export interface MachineView {
+  name: string;
+  uid: string;
+  clusterName?: string;
+  /** spec.bootstrap.dataSecretName: set once the bootstrap data is ready. */
+  dataSecretName?: string;
+  /** spec.bootstrap.configRef.kind: K0sWorkerConfig, K0sControllerConfig, … */
+  bootstrapConfigKind?: string;
+  deleting: boolean;
+}
+
+export interface MachineActivities {
+  readMachine(key: { namespace: string; name: string }): Promise<MachineView | null>;
+  /** Sets spec.providerID (merge patch); no write when it already has that value. */
+  setProviderID(input: { ref: ObjectRef; providerID: string }): Promise<void>;
+}
+
+interface RawMachine {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  spec?: {
+    clusterName?: string;
+    bootstrap?: { dataSecretName?: string; configRef?: { kind?: string } };
+  };
+}
+
+export function createMachineActivities(clients: KubeClients): MachineActivities {
+  const { custom } = clients;
+  return {
+    async readMachine({ namespace, name }) {
+      return kubeCall(`read Machine ${namespace}/${name}`, async () => {
+        try {
+          const m = (await custom.getNamespacedCustomObject({
+            ...MACHINE_RESOURCE,
+            namespace,
+            name,
+          })) as RawMachine;
+          const bootstrap = m.spec?.bootstrap;
+          return {
+            name,
+            uid: m.metadata.uid,
+            ...(m.spec?.clusterName ? { clusterName: m.spec.clusterName } : {}),
+            ...(bootstrap?.dataSecretName ? { dataSecretName: bootstrap.dataSecretName } : {}),
+            ...(bootstrap?.configRef?.kind ? { bootstrapConfigKind: bootstrap.configRef.kind } : {}),
+            deleting: m.metadata.deletionTimestamp !== undefined,
+          };
+        } catch (err) {
+          if (isNotFound(err)) return null;
+          throw err;
+        }
+      });
+    },
+
+    async setProviderID({ ref, providerID }) {
+      await kubeCall(`set providerID of ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
+        const current = (await custom.getNamespacedCustomObject({ ...ref })) as {
+          metadata: { uid: string };
+          spec?: { providerID?: string };
+        };
+        if (current.metadata.uid !== ref.uid || current.spec?.providerID === providerID) return;
+        await custom.patchNamespacedCustomObject(
+          { ...ref, body: { spec: { providerID } }, fieldManager: FIELD_MANAGER },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+        );
+      });
+    },
+  };
+}

@@ -1,0 +1,72 @@
+import {
+  ActivityFailure,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+  allHandlersFinished,
+} from '@temporalio/workflow';
+
+import type { PoolActivities } from '../activities/pool.js';
+import { objectChangedSignal, poolStateQuery, type PoolInput, type PoolState } from './messages.js';
+
+const pool = proxyActivities<PoolActivities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 10,
+  },
+});
+
+/** With machines waiting, look again this often even if no event says a pooled machine came free. */
+const RECHECK_WHILE_WAITING = '5 minutes';
+const RECHECK_IDLE = '1 hour';
+const RETRY_AFTER_FAILURE = '30 seconds';
+const MAX_PASSES_PER_RUN = 500;
+
+/**
+ * One per pool (namespace + pool name). Every change to the pool's PooledRemoteMachines or to the
+ * RemoteMachines that name the pool wakes it; each pass grants free machines to claimants, oldest
+ * first, and restores reservations a status reset lost. Passes never overlap, so two claims can never
+ * take the same machine. The workflow ends when the pool has neither machines nor claimants.
+ */
+export async function poolWorkflow(input: PoolInput, carried?: PoolState): Promise<void> {
+  const state: PoolState = carried ?? { passes: 0, granted: 0, restored: 0, waiting: [], conflicts: [] };
+  let dirty = true;
+  setHandler(objectChangedSignal, () => {
+    dirty = true;
+  });
+  setHandler(poolStateQuery, () => state);
+
+  for (let pass = 0; ; pass++) {
+    const recheck = state.lastError
+      ? RETRY_AFTER_FAILURE
+      : state.waiting.length > 0
+        ? RECHECK_WHILE_WAITING
+        : RECHECK_IDLE;
+    await condition(() => dirty, recheck);
+    dirty = false;
+    try {
+      const outcome = await pool.reconcilePool(input);
+      state.passes++;
+      state.granted += outcome.granted.length;
+      state.restored += outcome.restored;
+      state.waiting = outcome.waiting;
+      state.conflicts = outcome.conflicts;
+      delete state.lastError;
+      if (outcome.pooled === 0 && outcome.members === 0 && !dirty) return;
+    } catch (err) {
+      state.lastError = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+      log.warn('pool pass failed', { error: state.lastError });
+    }
+    if (!dirty && (workflowInfo().continueAsNewSuggested || pass >= MAX_PASSES_PER_RUN)) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof poolWorkflow>(input, state);
+    }
+  }
+}

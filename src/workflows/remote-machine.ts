@@ -1,0 +1,481 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  condition,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
+
+import type { MachineActivities } from '../activities/machines.js';
+import type { ObjectActivities } from '../activities/objects.js';
+import type { PoolActivities } from '../activities/pool.js';
+import type { HostInput, ProvisionActivities } from '../activities/provision.js';
+import { RemoteMachineSpecSchema, type RemoteMachineSpec } from '../domain/api/infrastructure.js';
+import { conditionTransitionEvent } from '../domain/events.js';
+import {
+  k0sRoleOf,
+  machineStatusUpToDate,
+  ownerMachineName,
+  planRemoteMachineStatus,
+  providerIdFor,
+  provisioningStarted,
+  sshTargetOf,
+  type MachineReadiness,
+  type RemoteMachineStatusView,
+  type SshTarget,
+} from '../domain/remote-machine.js';
+import { K0SFLOW_FINALIZER } from '../domain/resources.js';
+import { clusterNameOf, hasPausedAnnotation, isDeleting, type ObjectSnapshot } from '../domain/snapshot.js';
+import { runEntity, type ReconcileContext, type ReconcileOutcome } from './entity.js';
+import { tagCluster } from './tags.js';
+import { retryUpdate, type EntityInput, type ObjectHint, type RetryRequest } from './messages.js';
+
+/**
+ * Kubernetes calls as local activities: short and idempotent, and a marker each in history instead of
+ * six events, which keeps a machine's history small (bench/fleet counts it).
+ */
+const kube = proxyLocalActivities<ObjectActivities & MachineActivities & PoolActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 8,
+  },
+});
+
+// SSH steps: one attempt per activity. The workflow retries them itself, so every attempt, its error
+// and the next try show in the machine's status, and an operator's retry can cut the backoff short.
+const noRetry = { maximumAttempts: 1 };
+const quickStep = proxyActivities<ProvisionActivities>({ startToCloseTimeout: '2 minutes', retry: noRetry });
+const uploadStep = proxyActivities<ProvisionActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: noRetry,
+});
+const commandStep = proxyActivities<ProvisionActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '30 seconds',
+  retry: noRetry,
+});
+
+const MAX_ATTEMPTS = 6;
+const FIRST_BACKOFF_SECONDS = 5;
+const CLEANUP_ATTEMPTS = 3;
+const RECHECK_MISSING_SECRET = '1 minute';
+
+/** One per RemoteMachine: claims nothing itself (the pool workflow does), provisions over SSH, cleans up. */
+export async function remoteMachineWorkflow(input: EntityInput): Promise<void> {
+  const machine = new RemoteMachineRun(input);
+  await runEntity(input, (ctx) => machine.reconcile(ctx), {
+    onHint: (hint) => machine.onHint(hint),
+    install: (wake) => machine.install(wake),
+  });
+}
+
+/** Ends a pass early with `outcome` once the status says why. */
+class PassEnded extends Error {
+  constructor(readonly outcome: ReconcileOutcome) {
+    super('pass ended');
+  }
+}
+
+interface StepFailure {
+  type: string;
+  message: string;
+  retryable: boolean;
+  details: Record<string, unknown>;
+}
+
+class RemoteMachineRun {
+  private provisioning: CancellationScope | undefined;
+  private deleting = false;
+  private operatorRetry = false;
+  /** The key a trust-on-first-use host presented instead of the recorded one. */
+  private presentedHostKey: string | undefined;
+  private keyToAccept: string | undefined;
+  private pinned = false;
+  /** The status as last written in this pass; the object read at the start goes stale as we write. */
+  private status: RemoteMachineStatusView | undefined;
+  private object!: ObjectSnapshot;
+  private ctx!: ReconcileContext;
+
+  constructor(private readonly input: EntityInput) {}
+
+  onHint(hint: ObjectHint): void {
+    if (!hint.deleting && !hint.gone) return;
+    this.deleting = true;
+    this.provisioning?.cancel();
+  }
+
+  install(wake: (hint: ObjectHint) => void): void {
+    setHandler(retryUpdate, (request) => this.retry(request, wake), {
+      validator: (request: RetryRequest) => {
+        if (this.deleting) throw new Error('the machine is being deleted');
+        if (!request.acceptHostKey) return;
+        if (this.pinned) throw new Error('host keys are pinned by spec.knownHosts: edit that field instead');
+        if (!this.presentedHostKey) throw new Error('no changed host key to accept');
+      },
+    });
+  }
+
+  private retry(request: RetryRequest, wake: (hint: ObjectHint) => void): { message: string } {
+    if (request.acceptHostKey) this.keyToAccept = this.presentedHostKey;
+    this.operatorRetry = true;
+    wake({ cause: 'retry' });
+    const from = this.ctx?.state.step ? ` (last step: ${this.ctx.state.step})` : '';
+    return {
+      message: request.acceptHostKey
+        ? `accepting host key ${this.keyToAccept ?? ''} and retrying${from}`
+        : `retrying now${from}`,
+    };
+  }
+
+  async reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
+    this.ctx = ctx;
+    const { ref } = this.input;
+    ctx.state.phase = 'reconciling';
+    ctx.state.step = 'read';
+    delete ctx.state.waitingFor;
+    const object = await kube.readObject(ref);
+    if (object === null) return { kind: 'done' };
+    this.object = object;
+    this.status = object.status as RemoteMachineStatusView | undefined;
+    const clusterName = clusterNameOf(object.metadata);
+    tagCluster(clusterName);
+    const cluster = clusterName
+      ? await kube.readCluster({ namespace: ref.namespace, name: clusterName })
+      : null;
+    const paused = hasPausedAnnotation(object.metadata) || cluster?.paused === true;
+    try {
+      if (isDeleting(object)) return await this.finalize(paused);
+      ctx.state.step = 'ensureFinalizer';
+      await kube.ensureFinalizer({ ref, finalizer: K0SFLOW_FINALIZER });
+      if (paused) return await this.wait('Paused', 'reconciliation is paused', { paused: true });
+      if (object.invalid !== undefined) return await this.wait('InvalidSpec', object.invalid);
+      const spec = RemoteMachineSpecSchema.parse(object.spec ?? {});
+      this.pinned = spec.knownHosts !== undefined && spec.knownHosts.trim() !== '';
+      if (spec.providerID) return await this.provisioned(spec);
+      return await this.prepare(spec, cluster);
+    } catch (err) {
+      if (err instanceof PassEnded) return err.outcome;
+      throw err;
+    } finally {
+      ctx.state.handledGeneration = object.metadata.generation ?? 0;
+    }
+  }
+
+  /** Everything provisioning waits for, in k0smotron's order; then provision. */
+  private async prepare(
+    spec: RemoteMachineSpec,
+    cluster: { infrastructureProvisioned: boolean } | null
+  ): Promise<ReconcileOutcome> {
+    const { ref } = this.input;
+    const ownerName = ownerMachineName(this.object.metadata);
+    if (!ownerName) return this.wait('WaitingForMachine', 'waiting for a Machine to own this RemoteMachine');
+    this.ctx.state.step = 'readMachine';
+    const machine = await kube.readMachine({ namespace: ref.namespace, name: ownerName });
+    if (!machine) return this.wait('WaitingForMachine', `waiting for Machine ${ownerName}`);
+    if (!cluster) return this.wait('WaitingForCluster', 'waiting for the Cluster');
+    if (!cluster.infrastructureProvisioned)
+      return this.wait('WaitingForClusterInfrastructure', "waiting for the Cluster's infrastructure");
+    const target = sshTargetOf(spec);
+    if (!target.ok) return this.wait(target.reason, target.message);
+    if (!machine.dataSecretName)
+      return this.wait('WaitingForBootstrapData', `waiting for Machine ${ownerName}'s bootstrap data`);
+    return this.provision(spec, target.target, machine.dataSecretName);
+  }
+
+  private async provision(
+    spec: RemoteMachineSpec,
+    target: SshTarget,
+    dataSecretName: string
+  ): Promise<ReconcileOutcome> {
+    this.provisioning = new CancellationScope();
+    try {
+      await this.provisioning.run(() => this.provisionSteps(spec, target, dataSecretName));
+      return { kind: 'idle' };
+    } catch (err) {
+      // Deleted while provisioning: the deletion hint is queued and the next pass cleans up.
+      if (isCancellation(err) && this.deleting) return { kind: 'idle' };
+      throw err;
+    } finally {
+      this.provisioning = undefined;
+    }
+  }
+
+  private async provisionSteps(
+    spec: RemoteMachineSpec,
+    target: SshTarget,
+    dataSecretName: string
+  ): Promise<void> {
+    const { ref } = this.input;
+    this.operatorRetry = false;
+    let recordedHostKey = this.keyToAccept ?? this.status?.hostKey;
+    this.keyToAccept = undefined;
+    const started = { status: 'False' as const, reason: 'Provisioning' };
+    await this.report(
+      {
+        reason: 'Provisioning',
+        message: `connecting to ${target.address}:${target.port}`,
+        provisioned: false,
+        bootstrap: started,
+      },
+      recordedHostKey && !this.pinned ? { hostKey: recordedHostKey } : {}
+    );
+    const host = (): HostInput => ({
+      machine: ref,
+      target,
+      ...(recordedHostKey ? { recordedHostKey } : {}),
+    });
+    const checked = await this.step('checkHost', () => quickStep.checkHost(host()));
+    this.presentedHostKey = undefined;
+    if (checked.newlyTrusted && !this.pinned) {
+      recordedHostKey = checked.hostKey;
+      await this.report(
+        {
+          reason: 'Provisioning',
+          message: 'host key trusted on first use',
+          provisioned: false,
+          bootstrap: started,
+        },
+        { hostKey: recordedHostKey }
+      );
+    }
+    const provisionInput = {
+      ...host(),
+      bootstrapSecretName: dataSecretName,
+      commandsAsScript: spec.commandsAsScript,
+      workingDir: spec.workingDir,
+    };
+    await this.step('uploadBootstrapFiles', () => uploadStep.uploadBootstrapFiles(provisionInput));
+    await this.step('runBootstrapCommands', () => commandStep.runBootstrapCommands(provisionInput));
+    await this.step('checkBootstrapSentinel', () => quickStep.checkBootstrapSentinel(host()));
+    this.ctx.state.step = 'setProviderID';
+    await kube.setProviderID({ ref, providerID: providerIdFor(target.address, target.port) });
+    await this.provisioned(spec);
+  }
+
+  /** Runs one SSH step, retrying transient failures with backoff; a lasting failure ends the pass. */
+  private async step<T>(name: string, call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      this.ctx.state.step = name;
+      this.ctx.state.phase = 'reconciling';
+      try {
+        return await call();
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const failure = failureOf(err);
+        const message = `${name}: ${failure.message}${outputTail(failure.details)}`;
+        this.ctx.state.lastError = message;
+        if (failure.type === 'SecretNotFound') {
+          await this.failed(failure.type, message);
+          throw new PassEnded({ kind: 'requeue', after: RECHECK_MISSING_SECRET });
+        }
+        if (failure.type === 'HostKeyMismatch') {
+          const presented = failure.details.presentedKey;
+          this.presentedHostKey = typeof presented === 'string' ? presented : undefined;
+          const fix = this.pinned
+            ? 'edit spec.knownHosts if the new key is right'
+            : `if the new key is right, run: k0sflow retry machine ${this.where()} --accept-host-key`;
+          await this.failed(failure.type, `${message}; provisioning stopped; ${fix}`);
+          throw this.waitForOperator();
+        }
+        if (failure.retryable && attempt < MAX_ATTEMPTS) {
+          const seconds = FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1);
+          await this.failed(
+            failure.type,
+            `${message} (attempt ${attempt} of ${MAX_ATTEMPTS}, next in ${seconds}s)`
+          );
+          this.operatorRetry = false;
+          await condition(() => this.operatorRetry, `${seconds} seconds`);
+          continue;
+        }
+        const gaveUp = failure.retryable ? ` (gave up after ${attempt} attempts)` : '';
+        await this.failed(
+          failure.type,
+          `${message}${gaveUp}; to try again: k0sflow retry machine ${this.where()}`
+        );
+        throw this.waitForOperator();
+      }
+    }
+  }
+
+  private waitForOperator(): PassEnded {
+    this.ctx.state.phase = 'failed';
+    this.ctx.state.waitingFor = `an operator: k0sflow retry machine ${this.where()}`;
+    return new PassEnded({ kind: 'idle' });
+  }
+
+  private failed(reason: string, message: string): Promise<void> {
+    return this.report({
+      reason,
+      message,
+      provisioned: false,
+      bootstrap: { status: 'False', reason, message },
+    });
+  }
+
+  private async provisioned(spec: RemoteMachineSpec): Promise<ReconcileOutcome> {
+    this.ctx.state.step = undefined;
+    delete this.ctx.state.lastError;
+    await this.report(
+      {
+        reason: 'Provisioned',
+        provisioned: true,
+        bootstrap: { status: 'True', reason: 'Succeeded' },
+      },
+      spec.address ? { address: spec.address } : {}
+    );
+    this.ctx.state.phase = 'waiting';
+    this.ctx.state.waitingFor = 'deletion (provisioned)';
+    return { kind: 'idle' };
+  }
+
+  private async wait(
+    reason: string,
+    message: string,
+    opts: { paused?: boolean } = {}
+  ): Promise<ReconcileOutcome> {
+    this.ctx.state.phase = opts.paused ? 'paused' : reason === 'InvalidSpec' ? 'failed' : 'waiting';
+    this.ctx.state.waitingFor = message;
+    this.ctx.state.step = undefined;
+    await this.report({ reason, message, provisioned: false }, opts);
+    return { kind: 'idle' };
+  }
+
+  private async report(
+    readiness: MachineReadiness,
+    extra: { hostKey?: string; address?: string; paused?: boolean } = {}
+  ): Promise<void> {
+    const { ref } = this.input;
+    const current = this.status;
+    const status = planRemoteMachineStatus({
+      generation: this.object.metadata.generation ?? 0,
+      current,
+      paused: extra.paused ?? false,
+      readiness,
+      ...(extra.address ? { address: extra.address } : {}),
+      ...(extra.hostKey ? { hostKey: extra.hostKey } : {}),
+      now: new Date(),
+    });
+    if (machineStatusUpToDate(current, status)) return;
+    await kube.applyStatus({ ref, status: { ...status } });
+    this.status = status;
+    const event = conditionTransitionEvent(
+      current?.conditions,
+      status.conditions,
+      'Ready',
+      'RemoteMachine is provisioned'
+    );
+    if (event) await kube.recordEvent({ ref, ...event });
+  }
+
+  /** Cleanup, release, finalizer. An unreachable host delays deletion a few attempts, never forever. */
+  private async finalize(paused: boolean): Promise<ReconcileOutcome> {
+    const { ref } = this.input;
+    const state = this.ctx.state;
+    state.phase = 'deleting';
+    if (!this.object.metadata.finalizers?.includes(K0SFLOW_FINALIZER)) return { kind: 'done' };
+    if (paused) return this.wait('Paused', 'deletion waits: reconciliation is paused', { paused: true });
+    const parsed = RemoteMachineSpecSchema.safeParse(this.object.spec ?? {});
+    const spec = parsed.success ? parsed.data : undefined;
+    if (spec && (spec.providerID || provisioningStarted(this.status))) await this.cleanUp(spec);
+    if (spec?.pool) {
+      state.step = 'releasePooledMachine';
+      await kube.releasePooledMachine({ namespace: ref.namespace, pool: spec.pool, machine: ref.name });
+    }
+    state.step = 'removeFinalizer';
+    await kube.removeFinalizer({ ref, finalizer: K0SFLOW_FINALIZER });
+    return { kind: 'done' };
+  }
+
+  private async cleanUp(spec: RemoteMachineSpec): Promise<void> {
+    const { ref } = this.input;
+    const target = sshTargetOf(spec);
+    if (!target.ok) return;
+    this.ctx.state.step = 'readMachine';
+    const ownerName = ownerMachineName(this.object.metadata);
+    const machine = ownerName ? await kube.readMachine({ namespace: ref.namespace, name: ownerName }) : null;
+    const input = {
+      machine: ref,
+      target: target.target,
+      ...(this.status?.hostKey && !this.pinned ? { recordedHostKey: this.status.hostKey } : {}),
+      role: machine ? k0sRoleOf(machine.bootstrapConfigKind) : ('worker' as const),
+      ...(spec.customCleanUpCommands ? { customCommands: spec.customCleanUpCommands } : {}),
+      ...(machine?.dataSecretName ? { bootstrapSecretName: machine.dataSecretName } : {}),
+    };
+    for (let attempt = 1; attempt <= CLEANUP_ATTEMPTS; attempt++) {
+      this.ctx.state.step = 'cleanUpHost';
+      try {
+        const outcome = await uploadStep.cleanUpHost(input);
+        if (outcome.failures.length > 0)
+          await kube.recordEvent({
+            ref,
+            type: 'Warning',
+            reason: 'CleanupCommandsFailed',
+            message: outcome.failures.join('; '),
+          });
+        return;
+      } catch (err) {
+        const failure = failureOf(err);
+        if (failure.retryable && attempt < CLEANUP_ATTEMPTS) {
+          await sleep(`${FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1)} seconds`);
+          continue;
+        }
+        await kube.recordEvent({
+          ref,
+          type: 'Warning',
+          reason: 'CleanupFailed',
+          message: `cleanup skipped after ${attempt} attempt(s): ${failure.message}; deleting anyway`,
+        });
+        return;
+      }
+    }
+  }
+
+  private where(): string {
+    return `${this.input.ref.namespace}/${this.input.ref.name}`;
+  }
+}
+
+function failureOf(err: unknown): StepFailure {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) {
+    const details = cause.details?.[0];
+    return {
+      type: cause.type ?? 'Error',
+      message: cause.message,
+      retryable: cause.nonRetryable !== true,
+      details: details && typeof details === 'object' ? (details as Record<string, unknown>) : {},
+    };
+  }
+  if (cause instanceof TimeoutFailure) {
+    // Most often a worker that died mid-step: the next attempt resumes from the host's journal.
+    return {
+      type: 'StepTimedOut',
+      message: `timed out (${cause.timeoutType})`,
+      retryable: true,
+      details: {},
+    };
+  }
+  return {
+    type: 'Error',
+    message: cause instanceof Error ? cause.message : String(cause),
+    retryable: true,
+    details: {},
+  };
+}
+
+/** The last lines of a failed command's output, for the condition message. */
+function outputTail(details: Record<string, unknown>): string {
+  const text = [details.stderrTail, details.stdoutTail].find((t) => typeof t === 'string' && t.trim() !== '');
+  if (typeof text !== 'string') return '';
+  const lines = text.trimEnd().split('\n').slice(-5).join('\n');
+  return `\n--- output tail ---\n${lines.slice(-800)}`;
+}

@@ -1,0 +1,175 @@
+// Building blocks of the RemoteMachine tests: SSH key and bootstrap data Secrets, the seed's objects
+// pointed at a proving-ground host, readers for what k0sflow writes, and the k0sflow CLI.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { stringify } from 'yaml';
+
+import type { SshHost } from '../proving-ground/index.js';
+import { provingGround, repoRoot, type Kube } from './env.js';
+import { K0S_PATH } from './hosts.js';
+import { MACHINE, RM } from './resources.js';
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message?: string;
+}
+
+export interface RemoteMachineObject {
+  metadata: {
+    name: string;
+    uid: string;
+    finalizers?: string[];
+    annotations?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string }[];
+  };
+  spec: { providerID?: string; address?: string; port?: number; pool?: string; sshKeyRef?: { name: string } };
+  status?: {
+    ready?: boolean;
+    initialization?: { provisioned?: boolean };
+    addresses?: { type: string; address: string }[];
+    hostKey?: string;
+    conditions?: Condition[];
+  };
+}
+
+export async function createKeySecret(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  host: SshHost
+): Promise<void> {
+  await kube.core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name }, stringData: { value: readFileSync(host.privateKeyFile, 'utf8') } },
+  });
+}
+
+/** k0smotron's worker start chain (design doc section 4.6). */
+export const START_CHAIN =
+  '(command -v systemctl > /dev/null 2>&1 && systemctl start k0sworker) || ' +
+  '(command -v rc-service > /dev/null 2>&1 && rc-service k0sworker start) || ' +
+  '(command -v service > /dev/null 2>&1 && service k0sworker start) || ' +
+  '(echo "Not a supported init system"; false)';
+
+export interface WorkerBootstrap {
+  machineName: string;
+  /** Extra runcmd entries, run after the k0s start and before the sentinel. */
+  extraCommands?: string[];
+  extraFiles?: { path: string; content: string; permissions?: string; owner?: string }[];
+}
+
+/**
+ * Cloud-config shaped as K0sWorkerConfig writes it (k0smotron v1.10.9): the token file, then
+ * download, install, start, sentinel. Stands in for the bootstrap provider until that issue lands.
+ */
+export function workerCloudConfig(opts: WorkerBootstrap): string {
+  const env = provingGround();
+  const doc = {
+    write_files: [
+      { path: '/etc/k0s.token', permissions: '0600', content: 'k0s-double-token' },
+      ...(opts.extraFiles ?? []),
+    ],
+    runcmd: [
+      `curl -sSfL --retry 5 ${env.k0sDownloadURL} -o ${K0S_PATH} && chmod +x ${K0S_PATH}`,
+      `${K0S_PATH} install worker --token-file /etc/k0s.token --labels=k0smotron.io/machine-name=${opts.machineName}`,
+      START_CHAIN,
+      ...(opts.extraCommands ?? []),
+      'mkdir -p /run/cluster-api && touch /run/cluster-api/bootstrap-success.complete',
+    ],
+  };
+  return `## template: jinja\n#cloud-config\n${stringify(doc)}`;
+}
+
+export async function createBootstrapSecret(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  cloudConfig: string
+): Promise<void> {
+  await kube.core.createNamespacedSecret({
+    namespace,
+    body: {
+      metadata: { name },
+      type: 'cluster.x-k8s.io/secret',
+      stringData: { value: cloudConfig, format: 'cloud-config' },
+    },
+  });
+}
+
+export async function getRemoteMachine(
+  kube: Kube,
+  namespace: string,
+  name: string
+): Promise<RemoteMachineObject> {
+  return (await kube.custom.getNamespacedCustomObject({ ...RM, namespace, name })) as RemoteMachineObject;
+}
+
+export async function getMachine(
+  kube: Kube,
+  namespace: string,
+  name: string
+): Promise<{
+  status?: { phase?: string; initialization?: Record<string, boolean> };
+  spec: { providerID?: string };
+}> {
+  return (await kube.custom.getNamespacedCustomObject({ ...MACHINE, namespace, name })) as {
+    status?: { phase?: string; initialization?: Record<string, boolean> };
+    spec: { providerID?: string };
+  };
+}
+
+export function condition(rm: RemoteMachineObject, type = 'Ready'): Condition | undefined {
+  return rm.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the RemoteMachine's Ready condition has `reason`; returns the machine. */
+export async function readyReason(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  reason: string,
+  timeoutMs = 120_000
+): Promise<RemoteMachineObject> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rm = await getRemoteMachine(kube, namespace, name).catch(() => undefined);
+    const ready = rm && condition(rm);
+    if (rm && ready?.reason === reason) return rm;
+    if (Date.now() > deadline)
+      throw new Error(
+        `Ready reason of ${namespace}/${name} is ${ready?.reason} (${ready?.message}), not ${reason}`
+      );
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+/** Runs the k0sflow CLI from source against the proving ground's Temporal. */
+export async function k0sflowCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = provingGround();
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args],
+      {
+        cwd: repoRoot,
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '',
+          TEMPORAL_ADDRESS: env.temporal.address,
+          TEMPORAL_NAMESPACE: env.temporal.namespace,
+          TEMPORAL_CONFIG_FILE: '/nonexistent',
+        },
+        timeout: 60_000,
+      }
+    );
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
