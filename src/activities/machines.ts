@@ -18,8 +18,11 @@ export interface MachineView {
 
 export interface MachineActivities {
   readMachine(key: { namespace: string; name: string }): Promise<MachineView | null>;
-  /** Sets spec.providerID (merge patch); no write when it already has that value. */
-  setProviderID(input: { ref: ObjectRef; providerID: string }): Promise<void>;
+  /**
+   * Sets spec.providerID (merge patch); no write when it already has that value. Returns the object's
+   * generation after the write, null when the object is gone.
+   */
+  setProviderID(input: { ref: ObjectRef; providerID: string }): Promise<number | null>;
 }
 
 interface RawMachine {
@@ -58,16 +61,17 @@ export function createMachineActivities(clients: KubeClients): MachineActivities
     },
 
     async setProviderID({ ref, providerID }) {
-      await kubeCall(`set providerID of ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
-        const current = (await custom.getNamespacedCustomObject({ ...ref })) as {
-          metadata: { uid: string };
-          spec?: { providerID?: string };
-        };
-        if (current.metadata.uid !== ref.uid || current.spec?.providerID === providerID) return;
-        await custom.patchNamespacedCustomObject(
-          { ...ref, body: { spec: { providerID } }, fieldManager: FIELD_MANAGER },
+      return kubeCall(`set providerID of ${ref.kind} ${ref.namespace}/${ref.name}`, async () => {
+        type Current = { metadata: { uid: string; generation?: number }; spec?: { providerID?: string } };
+        const current = (await custom.getNamespacedCustomObject({ ...ref })) as Current;
+        if (current.metadata.uid !== ref.uid) return null;
+        if (current.spec?.providerID === providerID) return current.metadata.generation ?? 0;
+        // The uid in the patch is a precondition: it fails on an object re-created under the same name.
+        const patched = (await custom.patchNamespacedCustomObject(
+          { ...ref, body: { metadata: { uid: ref.uid }, spec: { providerID } }, fieldManager: FIELD_MANAGER },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
-        );
+        )) as Current;
+        return patched.metadata.generation ?? 0;
       });
     },
   };

@@ -18,6 +18,7 @@ import {
   journalDir,
   journaledCommand,
   journalSkipped,
+  k0sRoleFromCommands,
   kubeletRootDirOf,
   type K0sRole,
   type SshTarget,
@@ -217,8 +218,7 @@ export function createProvisionActivities(clients: KubeClients): ProvisionActivi
     },
 
     async cleanUpHost(input) {
-      const commands =
-        input.customCommands ?? defaultCleanupCommands(input.role, await kubeletRootDir(input));
+      const commands = input.customCommands ?? (await defaultCleanup(input));
       const failures: string[] = [];
       await withHost(input, async (conn) => {
         for (const [index, command] of commands.entries()) {
@@ -240,20 +240,29 @@ export function createProvisionActivities(clients: KubeClients): ProvisionActivi
     },
   };
 
-  async function kubeletRootDir(input: CleanupInput): Promise<string | undefined> {
-    if (!input.bootstrapSecretName) return undefined;
-    try {
-      const plan = await bootstrapPlan({
-        ...input,
-        bootstrapSecretName: input.bootstrapSecretName,
-        commandsAsScript: false,
-        workingDir: '',
-      });
-      return kubeletRootDirOf(plan.commands);
-    } catch {
-      // Deletion never depends on bootstrap objects still being there (k0smotron #1186).
-      return undefined;
+  /**
+   * The default k0s cleanup for the machine's role. The bootstrap data, while still there, tells the
+   * kubelet root dir to wipe and, when the Machine names no k0s bootstrap config, the role installed.
+   */
+  async function defaultCleanup(input: CleanupInput): Promise<string[]> {
+    let commands: string[] = [];
+    if (input.bootstrapSecretName) {
+      try {
+        const secretName = input.bootstrapSecretName;
+        commands = (
+          await bootstrapPlan({
+            ...input,
+            bootstrapSecretName: secretName,
+            commandsAsScript: false,
+            workingDir: '',
+          })
+        ).commands;
+      } catch {
+        // Deletion never depends on bootstrap objects still being there (k0smotron #1186).
+      }
     }
+    const role = input.role === 'other' ? k0sRoleFromCommands(commands) : input.role;
+    return defaultCleanupCommands(role, kubeletRootDirOf(commands));
   }
 }
 

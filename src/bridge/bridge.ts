@@ -125,8 +125,8 @@ export class Bridge {
     const meta = event.object.metadata;
     const key = `${resource.kind}/${keyOf(meta)}`;
     const ref: ObjectRef = { ...resource, namespace: meta.namespace, name: meta.name, uid: meta.uid };
-    this.wakePoolOf(event, ref.kind);
     if (event.type === 'delete') {
+      this.wakePoolOf(event, ref.kind);
       this.forget(key);
       this.queue.add(
         workflowIdFor(ref),
@@ -140,6 +140,8 @@ export class Bridge {
     const previous = this.tracked.get(key);
     if (previous && previous.ref.uid !== meta.uid) this.forget(key);
     else if (previous?.fingerprint === fingerprint) return;
+    // Only changes that can matter to a claim wake the pool: not every status write of its 100 machines.
+    this.wakePoolOf(event, ref.kind);
     const clusterName = clusterNameOf(meta);
     this.remember(key, {
       ref,
@@ -194,22 +196,12 @@ export class Bridge {
 
   /** A Machine wakes the infrastructure machine it points at when what that machine waits for moves. */
   private onMachine(event: WatchEvent): void {
-    const { metadata, spec } = event.object as {
-      metadata: WatchEvent['object']['metadata'];
-      spec?: {
-        infrastructureRef?: { kind?: string; name?: string };
-        bootstrap?: { dataSecretName?: string; configRef?: { kind?: string } };
-      };
-    };
+    const { metadata } = event.object;
+    const spec = event.object.spec as MachineSpecView | undefined;
     const infra = spec?.infrastructureRef;
     if (!infra?.name || !infra.kind || !(infra.kind in WORKFLOW_TYPE_BY_KIND)) return;
-    const relevant = {
-      uid: metadata.uid,
-      deleting: metadata.deletionTimestamp ?? null,
-      data: spec?.bootstrap?.dataSecretName ?? null,
-      bootstrapKind: spec?.bootstrap?.configRef?.kind ?? null,
-    };
-    if (!this.dependencyChanged(`Machine/${keyOf(metadata)}`, event, relevant)) return;
+    if (!this.dependencyChanged(`Machine/${keyOf(metadata)}`, event, machineRelevance(metadata, spec)))
+      return;
     const tracked = this.tracked.get(`${infra.kind}/${metadata.namespace}/${infra.name}`);
     if (!tracked) return;
     this.queue.add(
@@ -348,6 +340,24 @@ export class Bridge {
       ],
     });
   }
+}
+
+interface MachineSpecView {
+  infrastructureRef?: { kind?: string; name?: string };
+  bootstrap?: { dataSecretName?: string; configRef?: { kind?: string } };
+}
+
+/** What of a Machine its infrastructure machine waits for or acts on. */
+function machineRelevance(
+  metadata: WatchEvent['object']['metadata'],
+  spec: MachineSpecView | undefined
+): unknown {
+  return {
+    uid: metadata.uid,
+    deleting: metadata.deletionTimestamp ?? null,
+    data: spec?.bootstrap?.dataSecretName ?? null,
+    bootstrapKind: spec?.bootstrap?.configRef?.kind ?? null,
+  };
 }
 
 function laneOf(event: WatchEvent): Lane {

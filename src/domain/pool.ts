@@ -39,21 +39,10 @@ export interface PoolPlan {
  */
 export function planPool(pooled: readonly PooledView[], members: readonly PoolMemberView[]): PoolPlan {
   const byName = new Map(pooled.map((p) => [p.name, p]));
-  const holder = new Map<string, string>();
-  const conflicts: PoolPlan['conflicts'] = [];
   const sorted = [...members].sort(
     (a, b) => a.creationTimestamp.localeCompare(b.creationTimestamp) || a.name.localeCompare(b.name)
   );
-  // Holders first: the one the status names wins a contested machine, else the oldest.
-  const contenders = sorted.filter((m) => m.holds !== undefined && byName.has(m.holds));
-  for (const m of [
-    ...contenders.filter((m) => byName.get(m.holds!)?.machineName === m.name),
-    ...contenders.filter((m) => byName.get(m.holds!)?.machineName !== m.name),
-  ]) {
-    const taken = holder.get(m.holds!);
-    if (taken === undefined) holder.set(m.holds!, m.name);
-    else if (taken !== m.name) conflicts.push({ machine: m.name, pooled: m.holds!, heldBy: taken });
-  }
+  const { holder, conflicts } = holdersOf(byName, sorted);
   const reserve: PoolPlan['reserve'] = [];
   for (const [pooledName, machine] of holder) {
     const p = byName.get(pooledName)!;
@@ -77,6 +66,25 @@ export function planPool(pooled: readonly PooledView[], members: readonly PoolMe
     reserve.push({ pooled: pick, machine: m.name, grant: true });
   }
   return { reserve, conflicts, waiting };
+}
+
+/** Who holds each pooled machine: the one its status names wins a contested machine, else the oldest. */
+function holdersOf(
+  byName: ReadonlyMap<string, PooledView>,
+  sorted: readonly PoolMemberView[]
+): { holder: Map<string, string>; conflicts: PoolPlan['conflicts'] } {
+  const holder = new Map<string, string>();
+  const conflicts: PoolPlan['conflicts'] = [];
+  const contenders = sorted.filter((m) => m.holds !== undefined && byName.has(m.holds));
+  for (const m of [
+    ...contenders.filter((m) => byName.get(m.holds!)?.machineName === m.name),
+    ...contenders.filter((m) => byName.get(m.holds!)?.machineName !== m.name),
+  ]) {
+    const taken = holder.get(m.holds!);
+    if (taken === undefined) holder.set(m.holds!, m.name);
+    else if (taken !== m.name) conflicts.push({ machine: m.name, pooled: m.holds!, heldBy: taken });
+  }
+  return { holder, conflicts };
 }
 
 /**

@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RemoteMachineSpecSchema } from './api/infrastructure.js';
 import { shellQuote } from './cloud-init.js';
+import type { Condition } from './conditions.js';
 import {
   defaultCleanupCommands,
   journaledCommand,
   journalSkipped,
+  k0sRoleFromCommands,
   k0sRoleOf,
   kubeletRootDirOf,
+  machineEvent,
   machineStatusUpToDate,
   ownerMachineName,
   planRemoteMachineStatus,
@@ -603,5 +606,48 @@ describe('provisioningStarted', () => {
         ],
       })
     ).toBe(false);
+  });
+});
+
+describe('machineEvent', () => {
+  const ready = (status: 'True' | 'False', reason: string): Condition[] => [
+    { type: 'Ready', status, reason, message: `${reason}!`, lastTransitionTime: '2026-11-22T00:00:00Z' },
+  ];
+
+  it('is Normal when the machine becomes provisioned, Warning when a step fails', () => {
+    expect(machineEvent(ready('False', 'Provisioning'), ready('True', 'Provisioned'))).toMatchObject({
+      type: 'Normal',
+      reason: 'Provisioned',
+    });
+    expect(machineEvent(ready('False', 'Provisioning'), ready('False', 'CommandFailed'))).toEqual({
+      type: 'Warning',
+      reason: 'CommandFailed',
+      message: 'CommandFailed!',
+    });
+  });
+
+  it('is silent while the machine only waits or provisions, and when nothing moved', () => {
+    expect(machineEvent(undefined, ready('False', 'WaitingForMachine'))).toBeUndefined();
+    expect(machineEvent(ready('False', 'WaitingForMachine'), ready('False', 'Provisioning'))).toBeUndefined();
+    expect(machineEvent(ready('False', 'Provisioning'), ready('False', 'Paused'))).toBeUndefined();
+    expect(
+      machineEvent(ready('False', 'HostUnreachable'), ready('False', 'HostUnreachable'))
+    ).toBeUndefined();
+  });
+});
+
+describe('k0sRoleFromCommands', () => {
+  it('reads the role the bootstrap commands installed', () => {
+    expect(
+      k0sRoleFromCommands([
+        'curl -sSfL x -o /usr/local/bin/k0s',
+        '/usr/local/bin/k0s install worker --token-file /etc/k0s.token',
+      ])
+    ).toBe('worker');
+    expect(k0sRoleFromCommands(['k0s install controller --enable-worker --config /etc/k0s.yaml'])).toBe(
+      'controller'
+    );
+    expect(k0sRoleFromCommands(['k0s version', 'echo k0s installer'])).toBe('other');
+    expect(k0sRoleFromCommands([])).toBe('other');
   });
 });

@@ -1,7 +1,8 @@
 // RemoteMachine decisions that need no I/O: where to connect, what the status says, what runs on
 // delete, and the shell that makes each bootstrap command run at most once to completion.
 import type { RemoteMachineSpec } from './api/infrastructure.js';
-import { setCondition, type Condition } from './conditions.js';
+import { setCondition, type Condition, type ConditionInput } from './conditions.js';
+import { conditionTransitionEvent, type PlannedEvent } from './events.js';
 import { stableJson } from './fingerprint.js';
 import type { ObjectMeta } from './snapshot.js';
 import { killTreeCommand, shellQuote } from './cloud-init.js';
@@ -76,6 +77,18 @@ export type K0sRole = 'worker' | 'controller' | 'other';
 export function k0sRoleOf(bootstrapConfigKind: string | undefined): K0sRole {
   if (bootstrapConfigKind === 'K0sWorkerConfig') return 'worker';
   if (bootstrapConfigKind === 'K0sControllerConfig') return 'controller';
+  return 'other';
+}
+
+/**
+ * The role the bootstrap commands installed (`k0s install worker|controller`), for machines whose
+ * Machine names no k0s bootstrap config (bootstrap data given directly, or the config already gone).
+ */
+export function k0sRoleFromCommands(commands: readonly string[]): K0sRole {
+  for (const command of commands) {
+    const match = /\bk0s\s+install\s+(worker|controller)\b/.exec(command);
+    if (match?.[1] === 'worker' || match?.[1] === 'controller') return match[1];
+  }
   return 'other';
 }
 
@@ -193,41 +206,6 @@ export interface RemoteMachineFacts {
 export function planRemoteMachineStatus(facts: RemoteMachineFacts): RemoteMachineOwnedStatus {
   const current = facts.current ?? {};
   const provisioned = facts.readiness.provisioned || current.initialization?.provisioned === true;
-  const g = facts.generation;
-  let conditions = setCondition(
-    current.conditions,
-    facts.paused
-      ? {
-          type: 'Paused',
-          status: 'True',
-          reason: 'Paused',
-          message: 'Reconciliation is paused',
-          observedGeneration: g,
-        }
-      : { type: 'Paused', status: 'False', reason: 'NotPaused', observedGeneration: g },
-    facts.now
-  );
-  if (!facts.paused) {
-    const r = facts.readiness;
-    conditions = setCondition(
-      conditions,
-      {
-        type: 'Ready',
-        status: r.reason === 'Provisioned' ? 'True' : 'False',
-        reason: r.reason,
-        ...(r.message ? { message: r.message } : {}),
-        observedGeneration: g,
-      },
-      facts.now
-    );
-    if (r.bootstrap) {
-      conditions = setCondition(
-        conditions,
-        { type: 'BootstrapExecSucceeded', ...r.bootstrap, observedGeneration: g },
-        facts.now
-      );
-    }
-  }
   const address = facts.address ?? current.addresses?.find((a) => a.type === 'ExternalIP')?.address;
   const hostKey = facts.hostKey ?? current.hostKey;
   return {
@@ -235,9 +213,34 @@ export function planRemoteMachineStatus(facts: RemoteMachineFacts): RemoteMachin
     initialization: { provisioned },
     ...(provisioned && address ? { addresses: [{ type: 'ExternalIP' as const, address }] } : {}),
     ...(hostKey ? { hostKey } : {}),
-    conditions,
+    conditions: machineConditions(facts),
+    observedGeneration: facts.generation,
+  };
+}
+
+/** `Paused` always; `Ready` and `BootstrapExecSucceeded` only while not paused. */
+function machineConditions(facts: RemoteMachineFacts): Condition[] {
+  const g = facts.generation;
+  const paused: ConditionInput = facts.paused
+    ? { type: 'Paused', status: 'True', reason: 'Paused', message: 'Reconciliation is paused' }
+    : { type: 'Paused', status: 'False', reason: 'NotPaused' };
+  let conditions = setCondition(facts.current?.conditions, { ...paused, observedGeneration: g }, facts.now);
+  if (facts.paused) return conditions;
+  const r = facts.readiness;
+  const ready: ConditionInput = {
+    type: 'Ready',
+    status: r.reason === 'Provisioned' ? 'True' : 'False',
+    reason: r.reason,
+    ...(r.message ? { message: r.message } : {}),
     observedGeneration: g,
   };
+  conditions = setCondition(conditions, ready, facts.now);
+  if (!r.bootstrap) return conditions;
+  return setCondition(
+    conditions,
+    { type: 'BootstrapExecSucceeded', ...r.bootstrap, observedGeneration: g },
+    facts.now
+  );
 }
 
 /** True when applying `owned` would change nothing (transition times aside). */
@@ -263,6 +266,22 @@ export function machineStatusUpToDate(
     observedGeneration: s.observedGeneration,
   });
   return stableJson(pick(current ?? {})) === stableJson(pick(owned));
+}
+
+/** Ready reasons that say "not yet", not "something is wrong": no Event for them. */
+const QUIET_REASONS = new Set(['Provisioning', 'Paused']);
+
+/**
+ * The Event for a `Ready` transition: Normal when provisioned, Warning when something failed; none
+ * while the machine merely waits (for a Machine, bootstrap data, a pooled machine) or is provisioning.
+ */
+export function machineEvent(
+  before: readonly Condition[] | undefined,
+  after: readonly Condition[]
+): PlannedEvent | undefined {
+  const event = conditionTransitionEvent(before, after, 'Ready', 'RemoteMachine is provisioned');
+  if (!event || QUIET_REASONS.has(event.reason) || event.reason.startsWith('WaitingFor')) return undefined;
+  return event;
 }
 
 /** Has provisioning ever touched the host? Then a delete has something to clean up. */

@@ -29,6 +29,12 @@ const RECHECK_IDLE = '1 hour';
 const RETRY_AFTER_FAILURE = '30 seconds';
 const MAX_PASSES_PER_RUN = 500;
 
+/** How long a pass waits for a change before looking again anyway. */
+function recheckAfter(state: PoolState): string {
+  if (state.lastError) return RETRY_AFTER_FAILURE;
+  return state.waiting.length > 0 ? RECHECK_WHILE_WAITING : RECHECK_IDLE;
+}
+
 /**
  * One per pool (namespace + pool name). Every change to the pool's PooledRemoteMachines or to the
  * RemoteMachines that name the pool wakes it; each pass grants free machines to claimants, oldest
@@ -44,12 +50,7 @@ export async function poolWorkflow(input: PoolInput, carried?: PoolState): Promi
   setHandler(poolStateQuery, () => state);
 
   for (let pass = 0; ; pass++) {
-    const recheck = state.lastError
-      ? RETRY_AFTER_FAILURE
-      : state.waiting.length > 0
-        ? RECHECK_WHILE_WAITING
-        : RECHECK_IDLE;
-    await condition(() => dirty, recheck);
+    await condition(() => dirty, recheckAfter(state));
     dirty = false;
     try {
       const outcome = await pool.reconcilePool(input);

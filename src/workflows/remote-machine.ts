@@ -14,11 +14,11 @@ import {
 import type { MachineActivities } from '../activities/machines.js';
 import type { ObjectActivities } from '../activities/objects.js';
 import type { PoolActivities } from '../activities/pool.js';
-import type { HostInput, ProvisionActivities } from '../activities/provision.js';
+import type { CleanupInput, HostInput, ProvisionActivities } from '../activities/provision.js';
 import { RemoteMachineSpecSchema, type RemoteMachineSpec } from '../domain/api/infrastructure.js';
-import { conditionTransitionEvent } from '../domain/events.js';
 import {
   k0sRoleOf,
+  machineEvent,
   machineStatusUpToDate,
   ownerMachineName,
   planRemoteMachineStatus,
@@ -138,36 +138,42 @@ class RemoteMachineRun {
 
   async reconcile(ctx: ReconcileContext): Promise<ReconcileOutcome> {
     this.ctx = ctx;
-    const { ref } = this.input;
     ctx.state.phase = 'reconciling';
     ctx.state.step = 'read';
     delete ctx.state.waitingFor;
-    const object = await kube.readObject(ref);
+    const object = await kube.readObject(this.input.ref);
     if (object === null) return { kind: 'done' };
     this.object = object;
     this.status = object.status as RemoteMachineStatusView | undefined;
-    const clusterName = clusterNameOf(object.metadata);
-    tagCluster(clusterName);
-    const cluster = clusterName
-      ? await kube.readCluster({ namespace: ref.namespace, name: clusterName })
-      : null;
-    const paused = hasPausedAnnotation(object.metadata) || cluster?.paused === true;
     try {
-      if (isDeleting(object)) return await this.finalize(paused);
-      ctx.state.step = 'ensureFinalizer';
-      await kube.ensureFinalizer({ ref, finalizer: K0SFLOW_FINALIZER });
-      if (paused) return await this.wait('Paused', 'reconciliation is paused', { paused: true });
-      if (object.invalid !== undefined) return await this.wait('InvalidSpec', object.invalid);
-      const spec = RemoteMachineSpecSchema.parse(object.spec ?? {});
-      this.pinned = spec.knownHosts !== undefined && spec.knownHosts.trim() !== '';
-      if (spec.providerID) return await this.provisioned(spec);
-      return await this.prepare(spec, cluster);
+      return await this.reconcileObject(object);
     } catch (err) {
       if (err instanceof PassEnded) return err.outcome;
       throw err;
     } finally {
       ctx.state.handledGeneration = object.metadata.generation ?? 0;
     }
+  }
+
+  private async reconcileObject(object: ObjectSnapshot): Promise<ReconcileOutcome> {
+    const { ref } = this.input;
+    const clusterName = clusterNameOf(object.metadata);
+    tagCluster(clusterName);
+    const cluster = clusterName
+      ? await kube.readCluster({ namespace: ref.namespace, name: clusterName })
+      : null;
+    const paused = hasPausedAnnotation(object.metadata) || cluster?.paused === true;
+    if (isDeleting(object)) return this.finalize(paused);
+    if (!object.metadata.finalizers?.includes(K0SFLOW_FINALIZER)) {
+      this.ctx.state.step = 'ensureFinalizer';
+      await kube.ensureFinalizer({ ref, finalizer: K0SFLOW_FINALIZER });
+    }
+    if (paused) return this.wait('Paused', 'reconciliation is paused', { paused: true });
+    if (object.invalid !== undefined) return this.wait('InvalidSpec', object.invalid);
+    const spec = RemoteMachineSpecSchema.parse(object.spec ?? {});
+    this.pinned = spec.knownHosts !== undefined && spec.knownHosts.trim() !== '';
+    if (spec.providerID) return this.provisioned(spec);
+    return this.prepare(spec, cluster);
   }
 
   /** Everything provisioning waits for, in k0smotron's order; then provision. */
@@ -257,7 +263,12 @@ class RemoteMachineRun {
     await this.step('runBootstrapCommands', () => commandStep.runBootstrapCommands(provisionInput));
     await this.step('checkBootstrapSentinel', () => quickStep.checkBootstrapSentinel(host()));
     this.ctx.state.step = 'setProviderID';
-    await kube.setProviderID({ ref, providerID: providerIdFor(target.address, target.port) });
+    const generation = await kube.setProviderID({
+      ref,
+      providerID: providerIdFor(target.address, target.port),
+    });
+    // The status then observes the generation our own spec write made, so that write wakes nothing.
+    if (generation !== null) this.object.metadata.generation = generation;
     await this.provisioned(spec);
   }
 
@@ -292,8 +303,11 @@ class RemoteMachineRun {
             failure.type,
             `${message} (attempt ${attempt} of ${MAX_ATTEMPTS}, next in ${seconds}s)`
           );
+          this.ctx.state.phase = 'waiting';
+          this.ctx.state.waitingFor = `attempt ${attempt + 1} of ${name} in ${seconds}s, or an operator's retry`;
           this.operatorRetry = false;
           await condition(() => this.operatorRetry, `${seconds} seconds`);
+          delete this.ctx.state.waitingFor;
           continue;
         }
         const gaveUp = failure.retryable ? ` (gave up after ${attempt} attempts)` : '';
@@ -367,12 +381,7 @@ class RemoteMachineRun {
     if (machineStatusUpToDate(current, status)) return;
     await kube.applyStatus({ ref, status: { ...status } });
     this.status = status;
-    const event = conditionTransitionEvent(
-      current?.conditions,
-      status.conditions,
-      'Ready',
-      'RemoteMachine is provisioned'
-    );
+    const event = machineEvent(current?.conditions, status.conditions);
     if (event) await kube.recordEvent({ ref, ...event });
   }
 
@@ -397,19 +406,8 @@ class RemoteMachineRun {
 
   private async cleanUp(spec: RemoteMachineSpec): Promise<void> {
     const { ref } = this.input;
-    const target = sshTargetOf(spec);
-    if (!target.ok) return;
-    this.ctx.state.step = 'readMachine';
-    const ownerName = ownerMachineName(this.object.metadata);
-    const machine = ownerName ? await kube.readMachine({ namespace: ref.namespace, name: ownerName }) : null;
-    const input = {
-      machine: ref,
-      target: target.target,
-      ...(this.status?.hostKey && !this.pinned ? { recordedHostKey: this.status.hostKey } : {}),
-      role: machine ? k0sRoleOf(machine.bootstrapConfigKind) : ('worker' as const),
-      ...(spec.customCleanUpCommands ? { customCommands: spec.customCleanUpCommands } : {}),
-      ...(machine?.dataSecretName ? { bootstrapSecretName: machine.dataSecretName } : {}),
-    };
+    const input = await this.cleanupInput(spec);
+    if (!input) return;
     for (let attempt = 1; attempt <= CLEANUP_ATTEMPTS; attempt++) {
       this.ctx.state.step = 'cleanUpHost';
       try {
@@ -437,6 +435,25 @@ class RemoteMachineRun {
         return;
       }
     }
+  }
+
+  /** What cleanup needs; the Machine, if still there, tells the role and where the bootstrap data is. */
+  private async cleanupInput(spec: RemoteMachineSpec): Promise<CleanupInput | undefined> {
+    const { ref } = this.input;
+    const target = sshTargetOf(spec);
+    if (!target.ok) return undefined;
+    this.ctx.state.step = 'readMachine';
+    const ownerName = ownerMachineName(this.object.metadata);
+    const machine = ownerName ? await kube.readMachine({ namespace: ref.namespace, name: ownerName }) : null;
+    const recorded = this.pinned ? undefined : this.status?.hostKey;
+    return {
+      machine: ref,
+      target: target.target,
+      ...(recorded ? { recordedHostKey: recorded } : {}),
+      role: machine ? k0sRoleOf(machine.bootstrapConfigKind) : 'worker',
+      ...(spec.customCleanUpCommands ? { customCommands: spec.customCleanUpCommands } : {}),
+      ...(machine?.dataSecretName ? { bootstrapSecretName: machine.dataSecretName } : {}),
+    };
   }
 
   private where(): string {

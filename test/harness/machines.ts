@@ -162,6 +162,8 @@ export async function k0sflowCli(args: string[]): Promise<{ code: number; stdout
           NODE_OPTIONS: '',
           TEMPORAL_ADDRESS: env.temporal.address,
           TEMPORAL_NAMESPACE: env.temporal.namespace,
+          // The test proving ground runs no Web UI: any base shows how the link is built.
+          TEMPORAL_UI_URL: env.temporal.uiUrl ?? 'http://temporal-ui.invalid',
           TEMPORAL_CONFIG_FILE: '/nonexistent',
         },
         timeout: 60_000,

@@ -27,7 +27,7 @@ import {
   readyReason,
   workerCloudConfig,
 } from '../harness/machines.js';
-import { historyText } from '../harness/histories.js';
+import { historyText, recordHistory } from '../harness/histories.js';
 import { MACHINE } from '../harness/resources.js';
 import { seedManifest } from '../harness/seeds.js';
 
@@ -195,6 +195,7 @@ describe("RemoteMachine over SSH: the seed's single-machine flow", () => {
       const d = await temporal.client.workflow.getHandle(id).describe();
       expect(d.status.name).toBe('COMPLETED');
     });
+    recordHistory('remote-machine-lifecycle', id);
   });
 });
 

@@ -1,0 +1,867 @@
+// Fleet benchmark: RemoteMachine provisioning of 1, 10 and 50 machines on as many SSH hosts, set
+// against the same bootstrap script run over plain SSH on the same hosts.
+//
+//   npm run bench:fleet -- [--sizes 1,10,50]
+//
+// It starts a proving ground in .proving-ground/fleet (max(sizes) SSH hosts, CAPI, no child cluster)
+// and stops it at the end, also on failure. For each size it runs the script raw (ssh2 from this
+// process), then through k0sflow, and compares: wall time, per-step overhead from each machine's
+// workflow history, history length. It prints a table and writes every figure to
+// .proving-ground/fleet/results.json. Benches print; they never fail on a timing (exit 1 only when the
+// bench itself could not run). See bench/README.md.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { Command, InvalidArgumentError } from 'commander';
+
+import {
+  connectSsh,
+  plannedFileContent,
+  requireFile,
+  runCommand,
+  uploadFile,
+} from '../src/activities/ssh.js';
+import { BOOTSTRAP_SENTINEL, parseBootstrapData, type BootstrapPlan } from '../src/domain/cloud-init.js';
+import { workflowIdFor } from '../src/domain/workflow-id.js';
+import {
+  createAll,
+  createNamespace,
+  managementKube,
+  parseManifests,
+  temporalClient,
+  type Kube,
+} from '../test/harness/env.js';
+import { CLEAN_HOST, hostRun } from '../test/harness/hosts.js';
+import {
+  condition,
+  createBootstrapSecret,
+  createKeySecret,
+  workerCloudConfig,
+  type RemoteMachineObject,
+} from '../test/harness/machines.js';
+import { CLUSTER, RM } from '../test/harness/resources.js';
+import { seedManifest } from '../test/harness/seeds.js';
+import { down, up, type ProvingGroundEnv, type SshHost } from '../test/proving-ground/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '..');
+const DIR = join(repoRoot, '.proving-ground', 'fleet');
+const RESULTS = join(DIR, 'results.json');
+
+const STEPS = [
+  'checkHost',
+  'uploadBootstrapFiles',
+  'runBootstrapCommands',
+  'checkBootstrapSentinel',
+] as const;
+type Step = (typeof STEPS)[number];
+/**
+ * Where a machine's wall time goes, in order: create → workflow started (bridge), → first step
+ * scheduled (CAPI owner reference, reads, status writes), first step → last step completed, → the
+ * bench's poll sees Ready=Provisioned (setProviderID, status write, watch, poll interval).
+ */
+const PHASES = ['toWorkflowStart', 'toFirstStep', 'steps', 'toProvisioned'] as const;
+type Phase = (typeof PHASES)[number];
+const TARGET = { scaleAt: 50, scaleFactor: 1.5, medianOverheadMs: 250, eventsPerMachine: 60 } as const;
+
+const CLUSTER_NAME = 'remote-test';
+const KEY_SECRET = 'host-key';
+/** Hosts cleaned, Machines and RemoteMachines created, histories fetched: this many at once. */
+const CONCURRENCY = 16;
+/** After the last machine is Provisioned, before histories are read: lets the last workflow tasks land. */
+const SETTLE_MS = 2_000;
+const POLL_MS = 250;
+
+interface Summary {
+  count: number;
+  p50: number;
+  p90: number;
+  max: number;
+}
+
+interface RawMachine {
+  host: string;
+  /** connect + handshake + auth, part of checkHost. */
+  connectMs: number;
+  steps: Record<Step, number>;
+  commandsMs: number[];
+  totalMs: number;
+  error?: string;
+}
+
+interface FlowMachine {
+  name: string;
+  host: string;
+  /** From the first create of the size to the poll that saw Ready=Provisioned; null if never. */
+  provisionedAfterMs: number | null;
+  reason: string;
+  message?: string;
+  /** History length of the current run, read SETTLE_MS after the last machine was provisioned. */
+  events: number;
+  /** Of which: signals received (the bridge's "look again"), and workflow tasks completed. */
+  signals: number;
+  workflowTasks: number;
+  /** ActivityTaskScheduled → ActivityTaskCompleted (the completed attempt). */
+  steps: Partial<Record<Step, number>>;
+  /** Steps scheduled more than once (the workflow retries SSH steps itself). */
+  retried: Step[];
+  overheadMs: Partial<Record<Step, number>>;
+  phasesMs: Partial<Record<Phase, number>>;
+}
+
+interface CpuFigures {
+  /** CPU seconds (user + system) the k0sflow process used. */
+  k0sflowSeconds: number | null;
+  /** Busy share of all the machine's cores, every process (the bench, the proving ground, others). */
+  machineBusyPercent: number | null;
+}
+
+interface SizeResult {
+  machines: number;
+  namespace: string;
+  raw: {
+    wallMs: number;
+    /** Busy share of all the machine's cores during the raw run. */
+    machineBusyPercent: number | null;
+    failures: string[];
+    connectMs: Summary;
+    stepsMs: Record<Step, Summary>;
+    totalMs: Summary;
+  };
+  k0sflow: {
+    /** From creating the first Machine to every RemoteMachine Ready=Provisioned; null when incomplete. */
+    wallMs: number | null;
+    /** Of which: creating the Machines and RemoteMachines (the bench's API calls). */
+    createMs: number;
+    provisioned: number;
+    complete: boolean;
+    stepsMs: Record<Step, Summary>;
+    retriedSteps: number;
+    /** Medians over machines; see PHASES. */
+    phasesMs: Record<Phase, Summary>;
+    /** From the first create to the last Provisioned; null where /proc is not there. */
+    cpu: CpuFigures;
+  };
+  overheadMs: { steps: Record<Step, Summary>; overall: Summary };
+  events: Summary;
+  perMachine: { raw: RawMachine; k0sflow: FlowMachine }[];
+}
+
+// ---------------------------------------------------------------- small helpers
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const say = (msg: string): void => void process.stderr.write(`bench:fleet: ${msg}\n`);
+const round = (n: number): number => Math.round(n * 10) / 10;
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** CPU seconds (user + system) of a process so far, from /proc (clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number | undefined): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/** The machine's busy and total CPU time so far, from /proc/stat. */
+function machineCpu(): { busy: number; total: number } | null {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const total = ticks.reduce((a, b) => a + b, 0);
+    return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total };
+  } catch {
+    return null;
+  }
+}
+
+function busyPercent(from: ReturnType<typeof machineCpu>, to: ReturnType<typeof machineCpu>): number | null {
+  if (!from || !to || to.total <= from.total) return null;
+  return Math.round(((to.busy - from.busy) / (to.total - from.total)) * 100);
+}
+
+/** Nearest-rank percentiles, rounded to 0.1 ms. */
+function summarize(values: readonly number[]): Summary {
+  if (values.length === 0) return { count: 0, p50: NaN, p90: NaN, max: NaN };
+  const sorted = Float64Array.from(values).sort();
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { count: sorted.length, p50: round(at(0.5)), p90: round(at(0.9)), max: round(at(1)) };
+}
+
+function byStep(pick: (step: Step) => number[]): Record<Step, Summary> {
+  return Object.fromEntries(STEPS.map((s) => [s, summarize(pick(s))])) as Record<Step, Summary>;
+}
+
+/** Runs `task` over `items` with at most `limit` at once. */
+async function pool<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await task(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
+
+const machineName = (i: number): string => `fleet-${String(i).padStart(2, '0')}`;
+
+function planOf(name: string): BootstrapPlan {
+  const parsed = parseBootstrapData(workerCloudConfig({ machineName: name }));
+  if (!parsed.ok) throw new Error(`bootstrap data of ${name}: ${parsed.error}`);
+  return parsed.plan;
+}
+
+async function cleanHosts(hosts: SshHost[]): Promise<void> {
+  await pool(hosts, CONCURRENCY, async (host) => {
+    const result = await hostRun(host, CLEAN_HOST);
+    if (result.code !== 0) throw new Error(`cleaning ${host.name}: exit ${result.code}: ${result.stderr}`);
+  });
+}
+
+// ---------------------------------------------------------------- the raw run
+
+/** The script on one host, as k0sflow's steps run it, over one connection. */
+async function rawMachine(host: SshHost, plan: BootstrapPlan): Promise<RawMachine> {
+  const steps = { checkHost: 0, uploadBootstrapFiles: 0, runBootstrapCommands: 0, checkBootstrapSentinel: 0 };
+  const result: RawMachine = { host: host.name, connectMs: 0, steps, commandsMs: [], totalMs: 0 };
+  const t0 = performance.now();
+  let t = t0;
+  const lap = (): number => {
+    const now = performance.now();
+    const ms = now - t;
+    t = now;
+    return round(ms);
+  };
+  const conn = await connectSsh({
+    address: host.address,
+    port: host.port,
+    user: host.user,
+    privateKey: readFileSync(host.privateKeyFile),
+    hostKeyPolicy: { kind: 'trust-on-first-use' },
+  });
+  try {
+    result.connectMs = round(performance.now() - t0);
+    const check = await runCommand(conn, 'true');
+    if (check.exitCode !== 0) throw new Error(`true: exit ${check.exitCode}`);
+    steps.checkHost = lap();
+    for (const file of plan.files) {
+      const owner = file.owner ? { owner: file.owner } : {};
+      await uploadFile(conn, {
+        path: file.path,
+        content: plannedFileContent(file),
+        mode: file.mode,
+        ...owner,
+        sudo: false,
+      });
+    }
+    steps.uploadBootstrapFiles = lap();
+    for (const [i, command] of plan.commands.entries()) {
+      const started = performance.now();
+      const run = await runCommand(conn, command);
+      if (run.exitCode !== 0) throw new Error(`runcmd[${i}]: exit ${run.exitCode}: ${run.stderrTail.trim()}`);
+      result.commandsMs.push(round(performance.now() - started));
+    }
+    steps.runBootstrapCommands = lap();
+    await requireFile(conn, BOOTSTRAP_SENTINEL, false);
+    steps.checkBootstrapSentinel = lap();
+  } catch (err) {
+    result.error = `${host.name}: ${errorText(err)}`;
+  } finally {
+    conn.close();
+  }
+  result.totalMs = round(performance.now() - t0);
+  return result;
+}
+
+async function rawRun(
+  hosts: SshHost[],
+  plans: BootstrapPlan[]
+): Promise<{ wallMs: number; busyPercent: number | null; machines: RawMachine[] }> {
+  const cpu0 = machineCpu();
+  const t0 = performance.now();
+  const machines = await Promise.all(
+    hosts.map((host, i) =>
+      rawMachine(host, plans[i]!).catch((err: unknown): RawMachine => ({
+        host: host.name,
+        connectMs: NaN,
+        steps: {
+          checkHost: NaN,
+          uploadBootstrapFiles: NaN,
+          runBootstrapCommands: NaN,
+          checkBootstrapSentinel: NaN,
+        },
+        commandsMs: [],
+        totalMs: NaN,
+        error: `${host.name}: ${errorText(err)}`,
+      }))
+    )
+  );
+  return { wallMs: round(performance.now() - t0), busyPercent: busyPercent(cpu0, machineCpu()), machines };
+}
+
+// ---------------------------------------------------------------- k0sflow
+
+interface K0sflow {
+  process: ChildProcess;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+let running: K0sflow | undefined;
+
+/**
+ * `k0sflow run` from source, as test/harness/env.ts startK0sflow runs it, but with production's log
+ * level and relist period (a relist signals every workflow: extra history events, extra work).
+ */
+function startK0sflow(env: ProvingGroundEnv, namespace: string): K0sflow {
+  mkdirSync(join(DIR, 'logs'), { recursive: true });
+  const logFile = join(DIR, 'logs', `k0sflow-${namespace}.log`);
+  const log = createWriteStream(logFile);
+  const args = ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'run'];
+  args.push(
+    '--watch-namespace',
+    namespace,
+    '--task-queue',
+    namespace,
+    '--leader-election-namespace',
+    namespace
+  );
+  const child = spawn(process.execPath, args, {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      KUBECONFIG: env.management.kubeconfig,
+      TEMPORAL_ADDRESS: env.temporal.address,
+      TEMPORAL_NAMESPACE: env.temporal.namespace,
+      TEMPORAL_CONFIG_FILE: '/nonexistent',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log, { end: false });
+  child.stderr.pipe(log, { end: false });
+  let stopping = false;
+  const exited = new Promise<void>((r) =>
+    child.once('exit', (code, signal) => {
+      if (!stopping) say(`k0sflow exited unexpectedly (code ${code}, signal ${signal}); log: ${logFile}`);
+      r();
+    })
+  );
+  const k0sflow: K0sflow = {
+    process: child,
+    logFile,
+    async stop() {
+      stopping = true;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const outcome = await Promise.race([exited.then(() => 'exited'), sleep(30_000).then(() => 'hung')]);
+      if (outcome === 'hung') {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      log.end();
+      if (running === k0sflow) running = undefined;
+    },
+  };
+  running = k0sflow;
+  return k0sflow;
+}
+
+function machineObjects(name: string, host: SshHost): KubernetesObject[] {
+  return [
+    {
+      apiVersion: 'cluster.x-k8s.io/v1beta1',
+      kind: 'Machine',
+      metadata: { name },
+      spec: {
+        clusterName: CLUSTER_NAME,
+        bootstrap: { dataSecretName: `${name}-bootstrap` },
+        infrastructureRef: {
+          apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+          kind: 'RemoteMachine',
+          name,
+        },
+      },
+    } as KubernetesObject,
+    {
+      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+      kind: 'RemoteMachine',
+      metadata: { name },
+      spec: { address: host.address, port: host.port, user: host.user, sshKeyRef: { name: KEY_SECRET } },
+    } as KubernetesObject,
+  ];
+}
+
+async function waitForClusterInfrastructure(kube: Kube, namespace: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const cluster = (await kube.custom
+      .getNamespacedCustomObject({ ...CLUSTER, namespace, name: CLUSTER_NAME })
+      .catch(() => undefined)) as
+      { status?: { initialization?: { infrastructureProvisioned?: boolean } } } | undefined;
+    if (cluster?.status?.initialization?.infrastructureProvisioned === true) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `Cluster ${namespace}/${CLUSTER_NAME}: infrastructure not provisioned within ${timeoutMs} ms`
+      );
+    await sleep(POLL_MS);
+  }
+}
+
+async function listMachines(kube: Kube, namespace: string): Promise<RemoteMachineObject[]> {
+  const list = (await kube.custom.listNamespacedCustomObject({ ...RM, namespace })) as {
+    items: RemoteMachineObject[];
+  };
+  return list.items;
+}
+
+/** Polls until every RemoteMachine is Ready=Provisioned; returns when each was first seen so (ms after t0). */
+async function waitProvisioned(
+  kube: Kube,
+  namespace: string,
+  names: string[],
+  t0: number,
+  timeoutMs: number
+): Promise<{ seenAt: Map<string, number>; last: RemoteMachineObject[] }> {
+  const seenAt = new Map<string, number>();
+  let last: RemoteMachineObject[] = [];
+  const deadline = t0 + timeoutMs;
+  while (seenAt.size < names.length && performance.now() < deadline) {
+    last = await listMachines(kube, namespace).catch(() => last);
+    const now = performance.now() - t0;
+    for (const rm of last)
+      if (!seenAt.has(rm.metadata.name) && condition(rm)?.reason === 'Provisioned')
+        seenAt.set(rm.metadata.name, round(now));
+    if (seenAt.size < names.length) await sleep(POLL_MS);
+  }
+  return { seenAt, last };
+}
+
+function tsMs(ts: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
+  const s = ts?.seconds;
+  const seconds = s === null || s === undefined ? 0 : typeof s === 'number' ? s : s.toNumber();
+  return seconds * 1000 + (ts?.nanos ?? 0) / 1e6;
+}
+
+const isStep = (name: string): name is Step => (STEPS as readonly string[]).includes(name);
+
+interface StepTimes {
+  steps: Partial<Record<Step, number>>;
+  retried: Step[];
+  /** Epoch ms: workflow started, first step scheduled, last step completed. */
+  startedAt?: number;
+  firstScheduledAt?: number;
+  lastCompletedAt?: number;
+}
+
+/** Scheduled → completed per step (the completed attempt), and the steps scheduled more than once. */
+function stepTimes(events: temporal.api.history.v1.IHistoryEvent[]): StepTimes {
+  const scheduled = new Map<string, { step: Step; at: number }>();
+  const count = new Map<Step, number>();
+  const times: StepTimes = { steps: {}, retried: [] };
+  if (events[0]?.workflowExecutionStartedEventAttributes) times.startedAt = tsMs(events[0].eventTime);
+  for (const event of events) {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name ?? '';
+    if (isStep(name)) {
+      const at = tsMs(event.eventTime);
+      scheduled.set(String(event.eventId), { step: name, at });
+      count.set(name, (count.get(name) ?? 0) + 1);
+      times.firstScheduledAt ??= at;
+    }
+    const completed = event.activityTaskCompletedEventAttributes;
+    const from = completed ? scheduled.get(String(completed.scheduledEventId)) : undefined;
+    if (from) {
+      times.lastCompletedAt = tsMs(event.eventTime);
+      times.steps[from.step] = round(times.lastCompletedAt - from.at);
+    }
+  }
+  times.retried = [...count].filter(([, n]) => n > 1).map(([step]) => step);
+  return times;
+}
+
+/** See PHASES; `t0` and `provisionedAt` are epoch ms. */
+function phasesOf(
+  t: StepTimes,
+  t0: number,
+  provisionedAt: number | undefined
+): Partial<Record<Phase, number>> {
+  const span = (from?: number, to?: number): number | undefined =>
+    from !== undefined && to !== undefined ? round(to - from) : undefined;
+  const phases: Partial<Record<Phase, number | undefined>> = {
+    toWorkflowStart: span(t0, t.startedAt),
+    toFirstStep: span(t.startedAt, t.firstScheduledAt),
+    steps: span(t.firstScheduledAt, t.lastCompletedAt),
+    toProvisioned: span(t.lastCompletedAt, provisionedAt),
+  };
+  return Object.fromEntries(Object.entries(phases).filter(([, v]) => v !== undefined));
+}
+
+async function flowMachines(
+  client: Client,
+  namespace: string,
+  hosts: SshHost[],
+  names: string[],
+  seen: { seenAt: Map<string, number>; last: RemoteMachineObject[]; t0: number }
+): Promise<FlowMachine[]> {
+  const byName = new Map(seen.last.map((rm) => [rm.metadata.name, rm]));
+  return pool(names, CONCURRENCY, async (name, i) => {
+    const rm = byName.get(name);
+    const ready = rm && condition(rm);
+    const machine: FlowMachine = {
+      name,
+      host: hosts[i]!.name,
+      provisionedAfterMs: seen.seenAt.get(name) ?? null,
+      reason: ready?.reason ?? '(no Ready condition)',
+      ...(ready?.message ? { message: ready.message } : {}),
+      events: NaN,
+      signals: NaN,
+      workflowTasks: NaN,
+      steps: {},
+      retried: [],
+      overheadMs: {},
+      phasesMs: {},
+    };
+    if (!rm) return machine;
+    const id = workflowIdFor({ kind: 'RemoteMachine', namespace, name, uid: rm.metadata.uid });
+    try {
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      machine.events = events.length;
+      machine.signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+      machine.workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+      const times = stepTimes(events);
+      machine.steps = times.steps;
+      machine.retried = times.retried;
+      const after = machine.provisionedAfterMs;
+      machine.phasesMs = phasesOf(times, seen.t0, after === null ? undefined : seen.t0 + after);
+    } catch (err) {
+      say(`history of ${id}: ${errorText(err)}`);
+    }
+    return machine;
+  });
+}
+
+// ---------------------------------------------------------------- one size
+
+interface Context {
+  env: ProvingGroundEnv;
+  kube: Kube;
+  client: Client;
+}
+
+async function setUpNamespace(ctx: Context, n: number, names: string[], hosts: SshHost[]): Promise<string> {
+  const namespace = await createNamespace(ctx.kube, `fleet-${n}`);
+  await createKeySecret(ctx.kube, namespace, KEY_SECRET, hosts[0]!);
+  await pool(names, CONCURRENCY, (name) =>
+    createBootstrapSecret(ctx.kube, namespace, `${name}-bootstrap`, workerCloudConfig({ machineName: name }))
+  );
+  return namespace;
+}
+
+async function k0sflowRun(
+  ctx: Context,
+  namespace: string,
+  hosts: SshHost[],
+  names: string[]
+): Promise<{ wallMs: number | null; createMs: number; cpu: CpuFigures; machines: FlowMachine[] }> {
+  const n = names.length;
+  await createAll(
+    ctx.kube,
+    namespace,
+    parseManifests(
+      seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+    )
+  );
+  const k0sflow = startK0sflow(ctx.env, namespace);
+  try {
+    // k0sflow is up and the Cluster's infrastructure is ready: from here on only the machines count.
+    await waitForClusterInfrastructure(ctx.kube, namespace, 180_000);
+    say(`${n} machines: k0sflow up, Cluster infrastructure provisioned; creating ${2 * n} objects`);
+    const cpu0 = { k0sflow: processCpuSeconds(k0sflow.process.pid), machine: machineCpu() };
+    const t0 = performance.now();
+    const t0Epoch = Date.now();
+    await pool(names, CONCURRENCY, (name, i) =>
+      createAll(ctx.kube, namespace, machineObjects(name, hosts[i]!))
+    );
+    const createMs = round(performance.now() - t0);
+    const seen = await waitProvisioned(ctx.kube, namespace, names, t0, 180_000 + 4_000 * n);
+    const k0sflowCpu = processCpuSeconds(k0sflow.process.pid);
+    const cpu: CpuFigures = {
+      k0sflowSeconds: k0sflowCpu !== null && cpu0.k0sflow !== null ? round(k0sflowCpu - cpu0.k0sflow) : null,
+      machineBusyPercent: busyPercent(cpu0.machine, machineCpu()),
+    };
+    const complete = seen.seenAt.size === n;
+    const wallMs = complete ? Math.max(...seen.seenAt.values()) : null;
+    say(
+      `${n} machines: ${seen.seenAt.size}/${n} provisioned` +
+        (wallMs !== null ? ` in ${(wallMs / 1000).toFixed(1)} s` : ' (TIMED OUT)')
+    );
+    await sleep(SETTLE_MS);
+    return {
+      wallMs,
+      createMs,
+      cpu,
+      machines: await flowMachines(ctx.client, namespace, hosts, names, { ...seen, t0: t0Epoch }),
+    };
+  } finally {
+    await k0sflow.stop();
+  }
+}
+
+function combine(raw: RawMachine[], flow: FlowMachine[]): void {
+  for (const [i, machine] of flow.entries())
+    for (const step of STEPS) {
+      const k = machine.steps[step];
+      const r = raw[i]?.steps[step];
+      if (k !== undefined && r !== undefined && Number.isFinite(r)) machine.overheadMs[step] = round(k - r);
+    }
+}
+
+async function runSize(ctx: Context, n: number): Promise<SizeResult> {
+  const hosts = ctx.env.hosts.slice(0, n);
+  const names = hosts.map((_, i) => machineName(i));
+  const plans = names.map(planOf);
+  const namespace = await setUpNamespace(ctx, n, names, hosts);
+  say(`${n} machines: namespace ${namespace}; cleaning hosts, raw SSH run`);
+
+  await cleanHosts(hosts);
+  const raw = await rawRun(hosts, plans);
+  const failures = raw.machines.flatMap((m) => (m.error ? [m.error] : []));
+  say(`${n} machines: raw run ${(raw.wallMs / 1000).toFixed(1)} s, ${failures.length} failed`);
+  for (const f of failures.slice(0, 5)) say(`  raw: ${f}`);
+  await cleanHosts(hosts);
+
+  const flow = await k0sflowRun(ctx, namespace, hosts, names);
+  combine(raw.machines, flow.machines);
+  const okRaw = raw.machines.filter((m) => !m.error);
+  const values = (pick: (m: FlowMachine) => number | undefined): number[] =>
+    flow.machines.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+  return {
+    machines: n,
+    namespace,
+    raw: {
+      wallMs: raw.wallMs,
+      machineBusyPercent: raw.busyPercent,
+      failures,
+      connectMs: summarize(okRaw.map((m) => m.connectMs)),
+      stepsMs: byStep((s) => okRaw.map((m) => m.steps[s])),
+      totalMs: summarize(okRaw.map((m) => m.totalMs)),
+    },
+    k0sflow: {
+      wallMs: flow.wallMs,
+      createMs: flow.createMs,
+      provisioned: flow.machines.filter((m) => m.provisionedAfterMs !== null).length,
+      complete: flow.wallMs !== null,
+      stepsMs: byStep((s) => values((m) => m.steps[s])),
+      retriedSteps: flow.machines.reduce((sum, m) => sum + m.retried.length, 0),
+      phasesMs: Object.fromEntries(PHASES.map((p) => [p, summarize(values((m) => m.phasesMs[p]))])) as Record<
+        Phase,
+        Summary
+      >,
+      cpu: flow.cpu,
+    },
+    overheadMs: {
+      steps: byStep((s) => values((m) => m.overheadMs[s])),
+      overall: summarize(STEPS.flatMap((s) => values((m) => m.overheadMs[s]))),
+    },
+    events: summarize(values((m) => m.events)),
+    perMachine: flow.machines.map((m, i) => ({ raw: raw.machines[i]!, k0sflow: m })),
+  };
+}
+
+// ---------------------------------------------------------------- output
+
+const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+const num = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+const pct = (v: number | null): string => (v === null ? '-' : `${v}%`);
+const secs = (ms: number | null): string => (ms === null ? 'INCOMPLETE' : `${(ms / 1000).toFixed(1)} s`);
+
+function table(head: string[], rows: string[][], leftColumns = 1): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+function printSize(r: SizeResult): void {
+  const perMachine = (pick: (m: FlowMachine) => number): Summary =>
+    summarize(r.perMachine.map((m) => pick(m.k0sflow)).filter(Number.isFinite));
+  const o = r.overheadMs;
+  const gate = (s: Summary): string =>
+    Number.isFinite(s.p50) ? ` ${verdict(s.p50 <= TARGET.medianOverheadMs)}` : '';
+  const rows = STEPS.map((step) => [
+    step,
+    num(r.raw.stepsMs[step].p50),
+    num(r.k0sflow.stepsMs[step].p50),
+    num(o.steps[step].p50) + gate(o.steps[step]),
+    num(o.steps[step].p90),
+  ]);
+  rows.push(['all steps', '', '', num(o.overall.p50) + gate(o.overall), num(o.overall.p90)]);
+  const k = r.k0sflow;
+  const lines = [
+    ``,
+    `── ${r.machines} machine${r.machines === 1 ? '' : 's'} (namespace ${r.namespace})`,
+    `  raw SSH, all at once           ${secs(r.raw.wallMs)} wall (connect p50 ${num(r.raw.connectMs.p50)} ms; ` +
+      `machine busy ${pct(r.raw.machineBusyPercent)})` +
+      (r.raw.failures.length > 0 ? `, ${r.raw.failures.length} FAILED` : ''),
+    `  k0sflow, create → Provisioned  ${secs(k.wallMs)} wall (creating ${2 * r.machines} objects: ${secs(k.createMs)}; ` +
+      `${k.provisioned}/${r.machines} provisioned; ${k.retriedSteps} steps retried)`,
+    `    k0sflow process CPU ${k.cpu.k0sflowSeconds === null ? '-' : `${num(k.cpu.k0sflowSeconds)} s`}; ` +
+      `machine busy ${pct(k.cpu.machineBusyPercent)} (${cpus().length} cores, all processes)`,
+    `  per step, ms (medians over machines; overhead = k0sflow activity − raw step on the same host)`,
+    ...table(['step', 'raw p50', 'k0sflow p50', 'overhead p50', 'overhead p90'], rows).map((l) => `    ${l}`),
+    `  history events per machine     median ${num(r.events.p50, 0)}, max ${num(r.events.max, 0)}` +
+      (r.events.count > 0
+        ? ` (target ≤ ${TARGET.eventsPerMachine}: ${verdict(r.events.max <= TARGET.eventsPerMachine)})`
+        : '') +
+      `; of which signals p50 ${num(perMachine((m) => m.signals).p50, 0)}, ` +
+      `workflow tasks p50 ${num(perMachine((m) => m.workflowTasks).p50, 0)}`,
+  ];
+  const ph = k.phasesMs;
+  lines.push(
+    `  k0sflow wall per machine, p50 ms: create → workflow start ${num(ph.toWorkflowStart.p50)}, → first step ` +
+      `${num(ph.toFirstStep.p50)}, steps ${num(ph.steps.p50)}, last step → Provisioned seen ${num(ph.toProvisioned.p50)}`
+  );
+  const stuck = r.perMachine.filter((m) => m.k0sflow.provisionedAfterMs === null).slice(0, 5);
+  for (const m of stuck)
+    lines.push(`  not provisioned: ${m.k0sflow.name}: ${m.k0sflow.reason} ${m.k0sflow.message ?? ''}`);
+  console.log(lines.join('\n'));
+}
+
+function printSummary(results: SizeResult[]): void {
+  const one = results.find((r) => r.machines === 1);
+  const ratio = (ms: number | null, base: number | null | undefined): number =>
+    ms !== null && base ? ms / base : NaN;
+  const rows = results.map((r) => {
+    const scale = ratio(r.k0sflow.wallMs, one?.k0sflow.wallMs);
+    const gated = r.machines === TARGET.scaleAt && Number.isFinite(scale);
+    const o = r.overheadMs.overall;
+    return [
+      String(r.machines),
+      num(r.raw.wallMs / 1000),
+      num(ratio(r.raw.wallMs, one?.raw.wallMs), 2),
+      r.k0sflow.wallMs === null ? 'INCOMPLETE' : num(r.k0sflow.wallMs / 1000),
+      num(scale, 2) + (gated ? ` ${verdict(scale <= TARGET.scaleFactor)}` : ''),
+      num(o.p50) + (Number.isFinite(o.p50) ? ` ${verdict(o.p50 <= TARGET.medianOverheadMs)}` : ''),
+      num(o.p90),
+      `${num(r.events.p50, 0)} / ${num(r.events.max, 0)}` +
+        (r.events.count > 0 ? ` ${verdict(r.events.max <= TARGET.eventsPerMachine)}` : ''),
+    ];
+  });
+  const head = [
+    'machines',
+    'raw wall s',
+    'raw ×1',
+    'k0sflow wall s',
+    'k0sflow ×1',
+    'overhead p50 ms',
+    'overhead p90 ms',
+    'events p50 / max',
+  ];
+  console.log(
+    [
+      ``,
+      `summary (×1: wall time over the 1-machine wall time; overhead: all steps of all machines)`,
+      ...table(head, rows, 0),
+      `targets: ${TARGET.scaleAt} machines ≤ ${TARGET.scaleFactor}× one machine's k0sflow wall time; ` +
+        `median overhead ≤ ${TARGET.medianOverheadMs} ms over raw SSH; ≤ ${TARGET.eventsPerMachine} history events per machine`,
+      `figures: ${relative(process.cwd(), RESULTS) || RESULTS}`,
+    ].join('\n')
+  );
+}
+
+// ---------------------------------------------------------------- main
+
+function parseSizes(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0 || n > 200))
+    throw new InvalidArgumentError('expected whole numbers from 1 to 200, comma-separated');
+  return list;
+}
+
+function parseOptions(): { sizes: number[] } {
+  return new Command('bench:fleet')
+    .description(
+      'RemoteMachine provisioning of N machines on N SSH hosts, against the same script over raw SSH'
+    )
+    .option('--sizes <list>', 'machine counts to measure, comma-separated', parseSizes, [1, 10, 50])
+    .parse()
+    .opts<{ sizes: number[] }>();
+}
+
+function writeResults(opts: { sizes: number[] }, results: SizeResult[], error?: string): void {
+  mkdirSync(DIR, { recursive: true });
+  const doc = {
+    bench: 'fleet',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, memMiB: Math.round(totalmem() / 2 ** 20), node: process.version },
+    options: opts,
+    targets: TARGET,
+    results,
+    ...(error ? { error } : {}),
+  };
+  writeFileSync(RESULTS, JSON.stringify(doc, null, 2) + '\n');
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions();
+  let stopping = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    say(`${sig}: stopping`);
+    running?.process.kill('SIGKILL');
+    void down(DIR).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const hosts = Math.max(...opts.sizes);
+  say(`starting a proving ground in ${DIR} with ${hosts} SSH hosts`);
+  const results: SizeResult[] = [];
+  let temporalClose: (() => Promise<void>) | undefined;
+  try {
+    const env = await up({ dir: DIR, hosts, child: false, capi: true });
+    // The harness helpers find the proving ground through this.
+    process.env.K0SFLOW_PG_ENV = join(DIR, 'env.json');
+    const temporal = await temporalClient();
+    temporalClose = temporal.close;
+    const ctx: Context = { env, kube: managementKube(), client: temporal.client };
+    for (const n of opts.sizes) {
+      const result = await runSize(ctx, n);
+      results.push(result);
+      printSize(result);
+    }
+  } catch (err) {
+    writeResults(opts, results, errorText(err));
+    if (results.length > 0) printSummary(results);
+    throw err;
+  } finally {
+    await running?.stop().catch(() => undefined);
+    await temporalClose?.().catch(() => undefined);
+    await down(DIR).catch((err: unknown) => say(`down: ${errorText(err)}`));
+  }
+  writeResults(opts, results);
+  printSummary(results);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    say(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exit(1);
+  }
+);
