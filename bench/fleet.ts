@@ -9,13 +9,11 @@
 // workflow history, history length. It prints a table and writes every figure to
 // .proving-ground/fleet/results.json. Benches print; they never fail on a timing (exit 1 only when the
 // bench itself could not run). See bench/README.md.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { Command, InvalidArgumentError } from 'commander';
@@ -34,7 +32,9 @@ import {
   createNamespace,
   managementKube,
   parseManifests,
+  startK0sflow,
   temporalClient,
+  type K0sflowProcess,
   type Kube,
 } from '../test/harness/env.js';
 import { CLEAN_HOST, hostRun } from '../test/harness/hosts.js';
@@ -42,6 +42,7 @@ import {
   condition,
   createBootstrapSecret,
   createKeySecret,
+  machineObjects,
   workerCloudConfig,
   type RemoteMachineObject,
 } from '../test/harness/machines.js';
@@ -315,94 +316,15 @@ async function rawRun(
 
 // ---------------------------------------------------------------- k0sflow
 
-interface K0sflow {
-  process: ChildProcess;
-  logFile: string;
-  stop(): Promise<void>;
-}
-
-let running: K0sflow | undefined;
+let running: K0sflowProcess | undefined;
 
 /**
- * `k0sflow run` from source, as test/harness/env.ts startK0sflow runs it, but with production's log
- * level and relist period (a relist signals every workflow: extra history events, extra work).
+ * `k0sflow run` as the integration tests run it, but with production's log level and relist period
+ * (a relist signals every workflow: extra history events, extra work).
  */
-function startK0sflow(env: ProvingGroundEnv, namespace: string): K0sflow {
-  mkdirSync(join(DIR, 'logs'), { recursive: true });
-  const logFile = join(DIR, 'logs', `k0sflow-${namespace}.log`);
-  const log = createWriteStream(logFile);
-  const args = ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'run'];
-  args.push(
-    '--watch-namespace',
-    namespace,
-    '--task-queue',
-    namespace,
-    '--leader-election-namespace',
-    namespace
-  );
-  const child = spawn(process.execPath, args, {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      KUBECONFIG: env.management.kubeconfig,
-      TEMPORAL_ADDRESS: env.temporal.address,
-      TEMPORAL_NAMESPACE: env.temporal.namespace,
-      TEMPORAL_CONFIG_FILE: '/nonexistent',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout.pipe(log, { end: false });
-  child.stderr.pipe(log, { end: false });
-  let stopping = false;
-  const exited = new Promise<void>((r) =>
-    child.once('exit', (code, signal) => {
-      if (!stopping) say(`k0sflow exited unexpectedly (code ${code}, signal ${signal}); log: ${logFile}`);
-      r();
-    })
-  );
-  const k0sflow: K0sflow = {
-    process: child,
-    logFile,
-    async stop() {
-      stopping = true;
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      const outcome = await Promise.race([exited.then(() => 'exited'), sleep(30_000).then(() => 'hung')]);
-      if (outcome === 'hung') {
-        child.kill('SIGKILL');
-        await exited;
-      }
-      log.end();
-      if (running === k0sflow) running = undefined;
-    },
-  };
-  running = k0sflow;
-  return k0sflow;
-}
-
-function machineObjects(name: string, host: SshHost): KubernetesObject[] {
-  return [
-    {
-      apiVersion: 'cluster.x-k8s.io/v1beta1',
-      kind: 'Machine',
-      metadata: { name },
-      spec: {
-        clusterName: CLUSTER_NAME,
-        bootstrap: { dataSecretName: `${name}-bootstrap` },
-        infrastructureRef: {
-          apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
-          kind: 'RemoteMachine',
-          name,
-        },
-      },
-    } as KubernetesObject,
-    {
-      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
-      kind: 'RemoteMachine',
-      metadata: { name },
-      spec: { address: host.address, port: host.port, user: host.user, sshKeyRef: { name: KEY_SECRET } },
-    } as KubernetesObject,
-  ];
+function startFleetK0sflow(namespace: string): K0sflowProcess {
+  running = startK0sflow({ namespace, extraArgs: ['--log-level', 'info', '--relist-interval', '600'] });
+  return running;
 }
 
 async function waitForClusterInfrastructure(kube: Kube, namespace: string, timeoutMs: number): Promise<void> {
@@ -584,7 +506,7 @@ async function k0sflowRun(
       seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
     )
   );
-  const k0sflow = startK0sflow(ctx.env, namespace);
+  const k0sflow = startFleetK0sflow(namespace);
   try {
     // k0sflow is up and the Cluster's infrastructure is ready: from here on only the machines count.
     await waitForClusterInfrastructure(ctx.kube, namespace, 180_000);
@@ -593,7 +515,19 @@ async function k0sflowRun(
     const t0 = performance.now();
     const t0Epoch = Date.now();
     await pool(names, CONCURRENCY, (name, i) =>
-      createAll(ctx.kube, namespace, machineObjects(name, hosts[i]!))
+      createAll(
+        ctx.kube,
+        namespace,
+        machineObjects(name, {
+          clusterName: CLUSTER_NAME,
+          rmSpec: {
+            address: hosts[i]!.address,
+            port: hosts[i]!.port,
+            user: hosts[i]!.user,
+            sshKeyRef: { name: KEY_SECRET },
+          },
+        })
+      )
     );
     const createMs = round(performance.now() - t0);
     const seen = await waitProvisioned(ctx.kube, namespace, names, t0, 180_000 + 4_000 * n);

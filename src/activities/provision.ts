@@ -18,6 +18,7 @@ import {
   journalDir,
   journaledCommand,
   journalSkipped,
+  stopJournaledCommands,
   k0sRoleFromCommands,
   kubeletRootDirOf,
   type K0sRole,
@@ -221,6 +222,12 @@ export function createProvisionActivities(clients: KubeClients): ProvisionActivi
       const commands = input.customCommands ?? (await defaultCleanup(input));
       const failures: string[] = [];
       await withHost(input, async (conn) => {
+        // Provisioning may still run on the host: the workflow's cancellation reaches the activity only
+        // at its next heartbeat, so stop the journaled command here, before cleaning up under it.
+        await runCommand(conn, stopJournaledCommands(journalDir(input.machine.uid)), {
+          sudo: input.target.useSudo,
+          signal: cancellationSignal(),
+        });
         for (const [index, command] of commands.entries()) {
           heartbeat({ step: index });
           const result = await runCommand(conn, command, {

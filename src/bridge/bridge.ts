@@ -203,10 +203,14 @@ export class Bridge {
     if (!this.dependencyChanged(`Machine/${keyOf(metadata)}`, event, machineRelevance(metadata, spec)))
       return;
     const tracked = this.tracked.get(`${infra.kind}/${metadata.namespace}/${infra.name}`);
-    if (!tracked) return;
+    if (tracked) this.wakeDependant(tracked, 'Machine', event);
+  }
+
+  /** Tells the workflow of `tracked` that something it depends on (`cause`) changed. */
+  private wakeDependant(tracked: Tracked, cause: string, event: WatchEvent): void {
     this.queue.add(
       workflowIdFor(tracked.ref),
-      { target: { ref: tracked.ref }, hint: { cause: 'Machine' } },
+      { target: { ref: tracked.ref }, hint: { cause } },
       event.receivedAt,
       laneOf(event)
     );
@@ -235,13 +239,7 @@ export class Bridge {
     }
     for (const key of this.byCluster.get(clusterKey) ?? []) {
       const tracked = this.tracked.get(key);
-      if (!tracked) continue;
-      this.queue.add(
-        workflowIdFor(tracked.ref),
-        { target: { ref: tracked.ref }, hint: { cause: 'Cluster' } },
-        event.receivedAt,
-        laneOf(event)
-      );
+      if (tracked) this.wakeDependant(tracked, 'Cluster', event);
     }
   }
 

@@ -19,6 +19,7 @@ import {
   providerIdFor,
   provisioningStarted,
   sshTargetOf,
+  stopJournaledCommands,
   type MachineReadiness,
   type RemoteMachineFacts,
 } from './remote-machine.js';
@@ -349,6 +350,28 @@ describe('journaledCommand (run by sh)', () => {
       expect(existsSync(join(journal, `${stepId}.pid`))).toBe(false);
     } finally {
       stale.kill('SIGKILL');
+    }
+  });
+
+  it('stopJournaledCommands stops a running attempt of any step, and only a matching one', async () => {
+    const running = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      running.on('exit', (_code, signal) => resolve(signal))
+    );
+    try {
+      run(`mkdir -p ${shellQuote(journal)}`);
+      writeFileSync(join(journal, '0-a.pid'), `${identityOf(running.pid!)}\n`);
+      const [, boot, start] = identityOf(bystander.pid!).split(' ');
+      writeFileSync(join(journal, '1-b.pid'), `${bystander.pid} ${boot} ${Number(start) + 7}\n`);
+      expect(run(stopJournaledCommands(journal)).status).toBe(0);
+      expect(await exited).toBe('SIGTERM');
+      expect(() => process.kill(bystander.pid!, 0)).not.toThrow();
+      // Nothing recorded: nothing to stop, and no error.
+      expect(run(stopJournaledCommands(join(root, 'none'))).status).toBe(0);
+    } finally {
+      running.kill('SIGKILL');
+      bystander.kill('SIGKILL');
     }
   });
 

@@ -127,16 +127,12 @@ const JOURNAL_MARK = 'k0sflow-journal:';
 export function journaledCommand(opts: { dir: string; stepId: string; command: string }): string {
   const dir = shellQuote(opts.dir);
   const mark = `"$j"/${shellQuote(opts.stepId)}`;
-  // A process is the earlier attempt only if pid, boot and start time all match: after a reboot or
-  // pid reuse the recorded pid may name anything, and nothing but that attempt may be killed.
-  const identity =
-    'echo "$1 $(cat /proc/sys/kernel/random/boot_id) $(cut -d" " -f22 /proc/$1/stat 2>/dev/null)"';
   return [
     `j=${dir}`,
     `if [ -e ${mark}.done ]; then echo '${JOURNAL_MARK}skipped'; exit 0; fi`,
     'mkdir -p "$j"',
-    `whois() { ${identity}; }`,
-    `if [ -s ${mark}.pid ]; then read old rest < ${mark}.pid; if [ "$(whois "$old")" = "$old $rest" ]; then ${killTreeCommand('"$old"')}; fi; fi`,
+    WHOIS,
+    `stop_attempt ${mark}.pid`,
     `whois $$ > ${mark}.pid`,
     `sh -c ${shellQuote(opts.command)}`,
     'rc=$?',
@@ -144,6 +140,21 @@ export function journaledCommand(opts: { dir: string; stepId: string; command: s
     `rm -f ${mark}.pid`,
     'exit $rc',
   ].join('\n');
+}
+
+/**
+ * Shell functions: `whois PID` prints a process's identity (pid, boot id, start time); `stop_attempt
+ * FILE` kills the process tree recorded in FILE, but only if that identity still matches: after a
+ * reboot or pid reuse the recorded pid may name anything, and nothing but that attempt may be killed.
+ */
+const WHOIS = [
+  'whois() { echo "$1 $(cat /proc/sys/kernel/random/boot_id) $(cut -d" " -f22 /proc/$1/stat 2>/dev/null)"; }',
+  `stop_attempt() { [ -s "$1" ] || return 0; read old rest < "$1"; if [ "$(whois "$old")" = "$old $rest" ]; then ${killTreeCommand('"$old"')}; fi; }`,
+].join('\n');
+
+/** Stops every journaled command still running for a machine (its deletion cancels provisioning). */
+export function stopJournaledCommands(dir: string): string {
+  return [WHOIS, `for f in ${shellQuote(dir)}/*.pid; do stop_attempt "$f"; done`, 'true'].join('\n');
 }
 
 /** Did the journal skip the command (it had completed before)? */

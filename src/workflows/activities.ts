@@ -6,7 +6,7 @@ import type { ObjectActivities } from '../activities/objects.js';
  * Kubernetes API calls: short, idempotent, retried with backoff. After the attempts run out the entity
  * loop records the error and tries again later, so a long API outage never fails a workflow.
  */
-export const kube = proxyActivities<ObjectActivities>({
+export const KUBE_CALL_OPTIONS = {
   startToCloseTimeout: '30 seconds',
   retry: {
     initialInterval: '1 second',
@@ -14,4 +14,6 @@ export const kube = proxyActivities<ObjectActivities>({
     maximumInterval: '30 seconds',
     maximumAttempts: 8,
   },
-});
+} as const;
+
+export const kube = proxyActivities<ObjectActivities>(KUBE_CALL_OPTIONS);

@@ -31,6 +31,7 @@ import {
 } from '../domain/remote-machine.js';
 import { K0SFLOW_FINALIZER } from '../domain/resources.js';
 import { clusterNameOf, hasPausedAnnotation, isDeleting, type ObjectSnapshot } from '../domain/snapshot.js';
+import { KUBE_CALL_OPTIONS } from './activities.js';
 import { runEntity, type ReconcileContext, type ReconcileOutcome } from './entity.js';
 import { tagCluster } from './tags.js';
 import { retryUpdate, type EntityInput, type ObjectHint, type RetryRequest } from './messages.js';
@@ -39,15 +40,7 @@ import { retryUpdate, type EntityInput, type ObjectHint, type RetryRequest } fro
  * Kubernetes calls as local activities: short and idempotent, and a marker each in history instead of
  * six events, which keeps a machine's history small (bench/fleet counts it).
  */
-const kube = proxyLocalActivities<ObjectActivities & MachineActivities & PoolActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 8,
-  },
-});
+const kube = proxyLocalActivities<ObjectActivities & MachineActivities & PoolActivities>(KUBE_CALL_OPTIONS);
 
 // SSH steps: one attempt per activity. The workflow retries them itself, so every attempt, its error
 // and the next try show in the machine's status, and an operator's retry can cut the backoff short.

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 
 import type { SshHost } from '../proving-ground/index.js';
@@ -174,4 +175,36 @@ export async function k0sflowCli(args: string[]): Promise<{ code: number; stdout
     const e = err as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/**
+ * A CAPI Machine whose bootstrap data is given directly (Secret `<name>-bootstrap`) and the
+ * RemoteMachine it points at, as `kubectl create` would take them.
+ */
+export function machineObjects(
+  name: string,
+  opts: { clusterName: string; rmSpec: Record<string, unknown>; annotations?: Record<string, string> }
+): KubernetesObject[] {
+  return [
+    {
+      apiVersion: 'cluster.x-k8s.io/v1beta1',
+      kind: 'Machine',
+      metadata: { name },
+      spec: {
+        clusterName: opts.clusterName,
+        bootstrap: { dataSecretName: `${name}-bootstrap` },
+        infrastructureRef: {
+          apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+          kind: 'RemoteMachine',
+          name,
+        },
+      },
+    } as KubernetesObject,
+    {
+      apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
+      kind: 'RemoteMachine',
+      metadata: { name, annotations: opts.annotations ?? {} },
+      spec: opts.rmSpec,
+    } as KubernetesObject,
+  ];
 }

@@ -1,6 +1,5 @@
 // RemoteMachine faults on a real host: each ends with the right condition, waits or retries as it
 // should, and never runs a completed bootstrap command twice.
-import type { KubernetesObject } from '@kubernetes/client-node';
 import ssh2 from 'ssh2';
 
 import {
@@ -19,6 +18,7 @@ import {
   createKeySecret,
   getRemoteMachine,
   k0sflowCli,
+  machineObjects,
   readyReason,
 } from '../harness/machines.js';
 import { recordHistory } from '../harness/histories.js';
@@ -69,28 +69,8 @@ describe('RemoteMachine faults', () => {
       runcmd: [...commands, 'mkdir -p /run/cluster-api && touch /run/cluster-api/bootstrap-success.complete'],
     };
     await createBootstrapSecret(kube, ns, `${name}-bootstrap`, `#cloud-config\n${stringify(data)}`);
-    const objects: KubernetesObject[] = [
-      {
-        apiVersion: 'cluster.x-k8s.io/v1beta1',
-        kind: 'Machine',
-        metadata: { name },
-        spec: {
-          clusterName: 'remote-test',
-          bootstrap: { dataSecretName: `${name}-bootstrap` },
-          infrastructureRef: {
-            apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
-            kind: 'RemoteMachine',
-            name,
-          },
-        },
-      } as KubernetesObject,
-      {
-        apiVersion: 'infrastructure.cluster.x-k8s.io/v1beta1',
-        kind: 'RemoteMachine',
-        metadata: { name, annotations },
-        spec: { address: host.address, port: host.port, sshKeyRef: { name: 'host-key' }, ...rmSpec },
-      } as KubernetesObject,
-    ];
+    const spec = { address: host.address, port: host.port, sshKeyRef: { name: 'host-key' }, ...rmSpec };
+    const objects = machineObjects(name, { clusterName: 'remote-test', rmSpec: spec, annotations });
     await createAll(kube, ns, objects);
   }
 
