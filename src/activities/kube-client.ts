@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -26,6 +28,7 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
 }
 
 export function makeKubeClients(config: KubeConfig): KubeClients {
+  reuseConnections(config);
   return {
     config,
     custom: config.makeApiClient(CustomObjectsApi),
@@ -33,6 +36,42 @@ export function makeKubeClients(config: KubeConfig): KubeClients {
     events: config.makeApiClient(EventsV1Api),
     coordination: config.makeApiClient(CoordinationV1Api),
   };
+}
+
+type DispatcherFactory = (cluster: unknown, agentOptions: Record<string, unknown>) => unknown;
+
+/**
+ * client-node 2.0 builds a new undici Agent for every request, so every API call pays a TCP and TLS
+ * handshake (about 30 calls/s at most here, and much of k0sflow's CPU). Keeping one Agent per TLS
+ * identity lets calls reuse connections. `createDispatcher` is private in client-node's typings:
+ * when a release renames it, this does nothing and src/activities/kube-client.test.ts fails.
+ */
+export function reuseConnections(config: KubeConfig): boolean {
+  const target = config as unknown as { createDispatcher?: DispatcherFactory };
+  const original = target.createDispatcher;
+  if (typeof original !== 'function') return false;
+  const agents = new Map<string, unknown>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const key = identityKey(cluster, agentOptions);
+    if (!agents.has(key)) agents.set(key, original.call(config, cluster, agentOptions));
+    return agents.get(key);
+  };
+  return true;
+}
+
+/** What makes two requests' TLS setups the same: the server, the proxy, the CA and the client identity. */
+function identityKey(cluster: unknown, options: Record<string, unknown>): string {
+  const c = (cluster ?? {}) as { server?: string; proxyUrl?: string; skipTLSVerify?: boolean };
+  const hash = createHash('sha256');
+  for (const part of [c.server, c.proxyUrl, c.skipTLSVerify]) hash.update(`${String(part)}\0`);
+  for (const name of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername']) {
+    const value = options[name];
+    hash.update(`${name}=`);
+    if (value !== undefined)
+      hash.update(typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value));
+    hash.update('\0');
+  }
+  return hash.digest('hex');
 }
 
 /** The HTTP status of an error from @kubernetes/client-node, if it has one. */

@@ -25,6 +25,7 @@ import {
   type SshTarget,
 } from '../domain/remote-machine.js';
 import { errorMessage, isNotFound, type KubeClients } from './kube-client.js';
+import { SshConnectionPool, type PoolKey } from './ssh-pool.js';
 import {
   commandFailure,
   connectSsh,
@@ -95,7 +96,10 @@ export interface ProvisionActivities {
   cleanUpHost(input: CleanupInput): Promise<CleanupOutcome>;
 }
 
-export function createProvisionActivities(clients: KubeClients): ProvisionActivities {
+export function createProvisionActivities(
+  clients: KubeClients,
+  connections = new SshConnectionPool()
+): ProvisionActivities {
   async function secretValue(namespace: string, name: string, what: string): Promise<Buffer> {
     let data: Record<string, string> | undefined;
     try {
@@ -118,7 +122,12 @@ export function createProvisionActivities(clients: KubeClients): ProvisionActivi
     return Buffer.from(value, 'base64');
   }
 
-  async function connect(input: HostInput): Promise<SshConnection> {
+  /**
+   * A connection for this step: an idle one the machine's previous step left (same host, user and
+   * key, and a host key this step's policy accepts), else a new one. The key Secret is read every
+   * time, so a rotated or removed key takes effect at the next step.
+   */
+  async function connect(input: HostInput): Promise<{ conn: SshConnection; key: PoolKey }> {
     const { target, machine } = input;
     const privateKey = await secretValue(machine.namespace, target.keySecretName, 'SSH key');
     const hostKeyPolicy: HostKeyPolicy = target.knownHosts
@@ -127,22 +136,39 @@ export function createProvisionActivities(clients: KubeClients): ProvisionActivi
           kind: 'trust-on-first-use',
           ...(input.recordedHostKey ? { recorded: input.recordedHostKey } : {}),
         };
-    return connectSsh({
+    const key: PoolKey = {
+      machineUid: machine.uid,
+      address: target.address,
+      port: target.port,
+      user: target.user,
+      privateKey,
+    };
+    const idle = connections.take(key, hostKeyPolicy);
+    // Nothing recorded yet means the key is still to be recorded, whichever connection presented it.
+    const unrecorded = hostKeyPolicy.kind === 'trust-on-first-use' && !hostKeyPolicy.recorded;
+    if (idle) return { conn: { ...idle, hostKeyNewlyTrusted: unrecorded }, key };
+    const conn = await connectSsh({
       address: target.address,
       port: target.port,
       user: target.user,
       privateKey,
       hostKeyPolicy,
     });
+    return { conn, key };
   }
 
+  /** Runs `use` on a connection; a step that succeeded leaves it for the next one, a failure closes it. */
   async function withHost<T>(input: HostInput, use: (conn: SshConnection) => Promise<T>): Promise<T> {
-    const conn = await connect(input);
+    const { conn, key } = await connect(input);
+    let result: T;
     try {
-      return await use(conn);
-    } finally {
+      result = await use(conn);
+    } catch (err) {
       conn.close();
+      throw err;
     }
+    connections.put(key, conn);
+    return result;
   }
 
   async function bootstrapPlan(input: ProvisionInput): Promise<BootstrapPlan> {
