@@ -100,10 +100,10 @@ async function reconcileSafely(
   ctx: ReconcileContext,
   reconcile: (ctx: ReconcileContext) => Promise<ReconcileOutcome>
 ): Promise<ReconcileOutcome> {
+  // Cleared first, so a pass that ends by reporting an error it handled itself keeps it visible.
+  delete ctx.state.lastError;
   try {
-    const outcome = await reconcile(ctx);
-    delete ctx.state.lastError;
-    return outcome;
+    return await reconcile(ctx);
   } catch (err) {
     if (isCancellation(err)) throw err;
     const { message, permanent } = describeFailure(err);

@@ -5,6 +5,7 @@ import {
   TimeoutFailure,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -57,6 +58,8 @@ const commandStep = proxyActivities<ProvisionActivities>({
   retry: noRetry,
 });
 
+/** Workflows started before it re-provisioned on any event after a lasting failure. */
+const WAIT_FOR_OPERATOR_PATCH = 'remote-machine-waits-for-operator';
 const MAX_ATTEMPTS = 6;
 const FIRST_BACKOFF_SECONDS = 5;
 const CLEANUP_ATTEMPTS = 3;
@@ -93,6 +96,8 @@ class RemoteMachineRun {
   private presentedHostKey: string | undefined;
   private keyToAccept: string | undefined;
   private pinned = false;
+  /** Set by a lasting failure: the generation it failed at and its error. Cleared by an operator's retry. */
+  private blocked: { generation: number; error: string } | undefined;
   /** The status as last written in this pass; the object read at the start goes stale as we write. */
   private status: RemoteMachineStatusView | undefined;
   private object!: ObjectSnapshot;
@@ -119,6 +124,7 @@ class RemoteMachineRun {
 
   private retry(request: RetryRequest, wake: (hint: ObjectHint) => void): { message: string } {
     if (request.acceptHostKey) this.keyToAccept = this.presentedHostKey;
+    this.blocked = undefined;
     this.operatorRetry = true;
     wake({ cause: 'retry' });
     const from = this.ctx?.state.step ? ` (last step: ${this.ctx.state.step})` : '';
@@ -187,6 +193,10 @@ class RemoteMachineRun {
     if (!target.ok) return this.wait(target.reason, target.message);
     if (!machine.dataSecretName)
       return this.wait('WaitingForBootstrapData', `waiting for Machine ${ownerName}'s bootstrap data`);
+    // A lasting failure waits for an operator's retry or a spec change, not for any event that passes by.
+    const generation = this.object.metadata.generation ?? 0;
+    if (this.blocked?.generation === generation && patched(WAIT_FOR_OPERATOR_PATCH))
+      throw this.stillWaitingForOperator();
     return this.provision(spec, target.target, machine.dataSecretName);
   }
 
@@ -195,6 +205,7 @@ class RemoteMachineRun {
     target: SshTarget,
     dataSecretName: string
   ): Promise<ReconcileOutcome> {
+    if (this.deleting) return { kind: 'idle' }; // the deletion hint is queued: the next pass cleans up
     this.provisioning = new CancellationScope();
     try {
       await this.provisioning.run(() => this.provisionSteps(spec, target, dataSecretName));
@@ -314,8 +325,17 @@ class RemoteMachineRun {
   }
 
   private waitForOperator(): PassEnded {
+    this.blocked = {
+      generation: this.object.metadata.generation ?? 0,
+      error: this.ctx.state.lastError ?? '',
+    };
+    return this.stillWaitingForOperator();
+  }
+
+  private stillWaitingForOperator(): PassEnded {
     this.ctx.state.phase = 'failed';
     this.ctx.state.waitingFor = `an operator: k0sflow retry machine ${this.where()}`;
+    if (this.blocked) this.ctx.state.lastError = this.blocked.error;
     return new PassEnded({ kind: 'idle' });
   }
 

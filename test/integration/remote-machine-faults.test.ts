@@ -145,33 +145,44 @@ describe('RemoteMachine faults', () => {
     expect(await counts('unreachable')).toEqual({ c0: 1 });
   });
 
-  it('a failing runcmd under sudo: CommandFailed names the step, exit code and output; retry never reruns what completed', async () => {
+  it('a failing runcmd under sudo: CommandFailed names the step, exit code and output; it waits for an operator; retry never reruns what completed', async () => {
     const name = 'failing';
     await machine(name, { user: 'k0sflow', useSudo: true }, [
       count(name, 'c0'),
-      `echo "gate closed" >&2; test -e ${DIR}/${name}/gate`,
+      `${count(name, 'c1-tries')}; echo "gate closed" >&2; test -e ${DIR}/${name}/gate`,
       count(name, 'c2'),
     ]);
     const rm = await readyReason(kube, ns, name, 'CommandFailed');
     const message = rm.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
     expect(message).toContain('runBootstrapCommands: runcmd[1] (echo) failed with exit code 1');
     expect(message).toContain('gate closed');
-    expect(await counts(name)).toEqual({ c0: 1 });
+    expect(await counts(name)).toEqual({ c0: 1, 'c1-tries': 1 });
     // Files went through sudo: root owns them, mode kept.
     expect((await hostRun(host, `stat -c '%U %a' ${DIR}/${name}/file`)).stdout).toBe('root 600\n');
+    const status = await k0sflowCli(['status', 'machine', `${ns}/${name}`]);
+    expect(status.stdout).toMatch(/^waiting for: an operator: k0sflow retry machine/m);
+    expect(status.stdout).toMatch(/^last error: runBootstrapCommands: runcmd\[1\] \(echo\) failed/m);
+
+    // Any other change wakes the workflow but does not retry: the failure waits for an operator.
+    await kube.custom.patchNamespacedCustomObject(
+      { ...RM, namespace: ns, name, body: { metadata: { labels: { touched: 'yes' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await counts(name)).toEqual({ c0: 1, 'c1-tries': 1 });
 
     // A retry with the cause unfixed fails the same way, and runs nothing that completed.
     expect((await k0sflowCli(['retry', 'machine', `${ns}/${name}`])).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 3000));
+    await waitFor(async () => (await counts(name))['c1-tries'] === 2, 60_000);
     await readyReason(kube, ns, name, 'CommandFailed');
-    expect(await counts(name)).toEqual({ c0: 1 });
+    expect(await counts(name)).toEqual({ c0: 1, 'c1-tries': 2 });
 
     await hostRun(host, `touch ${DIR}/${name}/gate`);
     expect((await k0sflowCli(['retry', 'machine', `${ns}/${name}`])).code).toBe(0);
     const done = await readyReason(kube, ns, name, 'Provisioned');
-    expect(await counts(name)).toEqual({ c0: 1, c2: 1 });
+    expect(await counts(name)).toEqual({ c0: 1, 'c1-tries': 3, c2: 1 });
     recordHistory(
-      'remote-machine-failed-then-retried',
+      'remote-machine-waits-for-operator',
       workflowIdFor({ kind: 'RemoteMachine', namespace: ns, name, uid: done.metadata.uid })
     );
   });
