@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 
+import { WORKER_START_COMMAND } from '../../src/domain/worker-bootstrap.js';
 import type { SshHost } from '../proving-ground/index.js';
 import { provingGround, repoRoot, type Kube } from './env.js';
 import { K0S_PATH } from './hosts.js';
@@ -51,11 +52,7 @@ export async function createKeySecret(
 }
 
 /** k0smotron's worker start chain (design doc section 4.6). */
-export const START_CHAIN =
-  '(command -v systemctl > /dev/null 2>&1 && systemctl start k0sworker) || ' +
-  '(command -v rc-service > /dev/null 2>&1 && rc-service k0sworker start) || ' +
-  '(command -v service > /dev/null 2>&1 && service k0sworker start) || ' +
-  '(echo "Not a supported init system"; false)';
+export const START_CHAIN = WORKER_START_COMMAND;
 
 export interface WorkerBootstrap {
   machineName: string;

@@ -6,28 +6,14 @@ import { dirname, join } from 'node:path';
 import type { Client } from 'ssh2';
 
 import { provingGround } from '../harness/env.js';
-import { connectHost as connect, parseCalls, runOn as run } from '../harness/hosts.js';
+import { CLEAN_HOST, connectHost as connect, parseCalls, runOn as run } from '../harness/hosts.js';
+// k0smotron v1.10.9 worker start command (design doc section 4.6), verbatim.
+import { START_CHAIN } from '../harness/machines.js';
 
 const K0S = '/usr/local/bin/k0s';
 const TOKEN = '/etc/k0s.token';
 const KUBELET_DIR = '/var/lib/kubelet-k0s-double-test';
 const INSTALL = `${K0S} install worker --token-file ${TOKEN} --labels=k0smotron.io/machine-name=m0`;
-// k0smotron v1.10.9 worker start command (design doc section 4.6), verbatim.
-const START_CHAIN =
-  '(command -v systemctl > /dev/null 2>&1 && systemctl start k0sworker) || ' +
-  '(command -v rc-service > /dev/null 2>&1 && rc-service k0sworker start) || ' +
-  '(command -v service > /dev/null 2>&1 && service k0sworker start) || ' +
-  '(echo "Not a supported init system"; false)';
-const CLEAN_HOST = [
-  `if [ -x ${K0S} ]; then ${K0S} stop; ${K0S} reset; fi`,
-  // Stand-ins a failed test may have orphaned (the host has its own PID namespace: only the double's).
-  'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = k0s-double ] && kill "${p#/proc/}"; done',
-  `rm -rf ${K0S} /var/lib/k0s-double ${TOKEN} /etc/init.d/k0sworker /etc/init.d/k0scontroller ${KUBELET_DIR} /etc/k0s-double-test.yaml`,
-  'true',
-]
-  .map((c) => `{ ${c}; } >/dev/null 2>&1`)
-  .join('; ');
-
 describe('k0s test double on a proving-ground host', () => {
   const env = provingGround();
   const host = env.hosts[0];
