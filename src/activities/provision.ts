@@ -171,12 +171,12 @@ export function createProvisionActivities(
     return result;
   }
 
-  async function bootstrapPlan(input: ProvisionInput): Promise<BootstrapPlan> {
-    const data = await secretValue(input.machine.namespace, input.bootstrapSecretName, 'bootstrap data');
+  async function bootstrapPlan(namespace: string, secretName: string): Promise<BootstrapPlan> {
+    const data = await secretValue(namespace, secretName, 'bootstrap data');
     const parsed = parseBootstrapData(data.toString('utf8'));
     if (!parsed.ok)
       throw ApplicationFailure.nonRetryable(
-        `bootstrap data ${input.bootstrapSecretName}: ${parsed.error}`,
+        `bootstrap data ${secretName}: ${parsed.error}`,
         ProvisionFailure.InvalidBootstrapData
       );
     return parsed.plan;
@@ -194,7 +194,7 @@ export function createProvisionActivities(
     },
 
     async uploadBootstrapFiles(input) {
-      const plan = await bootstrapPlan(input);
+      const plan = await bootstrapPlan(input.machine.namespace, input.bootstrapSecretName);
       const files = input.commandsAsScript
         ? [...plan.files, installScriptFile(input.workingDir, plan.commands)]
         : plan.files;
@@ -218,7 +218,7 @@ export function createProvisionActivities(
     },
 
     async runBootstrapCommands(input) {
-      const plan = await bootstrapPlan(input);
+      const plan = await bootstrapPlan(input.machine.namespace, input.bootstrapSecretName);
       const steps = bootstrapSteps(plan, input);
       const dir = journalDir(input.machine.uid);
       let ran = 0;
@@ -281,15 +281,7 @@ export function createProvisionActivities(
     let commands: string[] = [];
     if (input.bootstrapSecretName) {
       try {
-        const secretName = input.bootstrapSecretName;
-        commands = (
-          await bootstrapPlan({
-            ...input,
-            bootstrapSecretName: secretName,
-            commandsAsScript: false,
-            workingDir: '',
-          })
-        ).commands;
+        commands = (await bootstrapPlan(input.machine.namespace, input.bootstrapSecretName)).commands;
       } catch {
         // Deletion never depends on bootstrap objects still being there (k0smotron #1186).
       }

@@ -4,7 +4,7 @@
 // policy; it is never shared by two steps at once.
 import { createHash } from 'node:crypto';
 
-import { expectedKeys, parseKnownHosts, type HostKeyPolicy, type SshConnection } from './ssh.js';
+import { expectedKeys, hostKeyMatches, type HostKeyPolicy, type SshConnection } from './ssh.js';
 
 export interface PoolKey {
   machineUid: string;
@@ -87,9 +87,7 @@ export function hostKeyAccepted(presented: string, policy: HostKeyPolicy): boole
   } catch {
     return false;
   }
-  if (expected === undefined) return true;
-  const [type, blob] = presented.split(' ');
-  if (!type || !blob) return false;
-  const [key] = parseKnownHosts(presented);
-  return expected.some((k) => k.type === key?.type && k.blob === key.blob);
+  return (
+    expected === undefined || hostKeyMatches(Buffer.from(presented.split(' ')[1] ?? '', 'base64'), expected)
+  );
 }

@@ -63,8 +63,7 @@ interface Pending {
 export class Bridge {
   private readonly tracked = new Map<string, Tracked>();
   private readonly byCluster = new Map<string, Set<string>>();
-  private readonly clusterFingerprints = new Map<string, string>();
-  /** Machines and PooledRemoteMachines: the part of each that matters to its dependants. */
+  /** Clusters, Machines, PooledRemoteMachines: the part of each that matters to its dependants. */
   private readonly dependencyFingerprints = new Map<string, string>();
   /** Pool workflows known to run: a plain signal is enough. */
   private readonly runningPools = new Set<string>();
@@ -230,13 +229,10 @@ export class Bridge {
 
   /** A Cluster change wakes the workflows of the objects that belong to it. */
   private onCluster(event: WatchEvent): void {
-    const clusterKey = keyOf(event.object.metadata);
-    if (event.type === 'delete') this.clusterFingerprints.delete(clusterKey);
-    else {
-      const fingerprint = dependencyFingerprint(event.object.metadata, event.object.status);
-      if (this.clusterFingerprints.get(clusterKey) === fingerprint) return;
-      this.clusterFingerprints.set(clusterKey, fingerprint);
-    }
+    const { metadata, status } = event.object;
+    const clusterKey = keyOf(metadata);
+    const relevant = dependencyFingerprint(metadata, status);
+    if (!this.dependencyChanged(`Cluster/${clusterKey}`, event, relevant)) return;
     for (const key of this.byCluster.get(clusterKey) ?? []) {
       const tracked = this.tracked.get(key);
       if (tracked) this.wakeDependant(tracked, 'Cluster', event);

@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   continueAsNew,
   isCancellation,
@@ -17,6 +15,7 @@ import {
   type EntityState,
   type ObjectHint,
 } from './messages.js';
+import { failureOf } from './failures.js';
 
 /** What one reconcile pass asks of the loop. */
 export type ReconcileOutcome = { kind: 'idle' } | { kind: 'requeue'; after: string } | { kind: 'done' };
@@ -106,19 +105,12 @@ async function reconcileSafely(
     return await reconcile(ctx);
   } catch (err) {
     if (isCancellation(err)) throw err;
-    const { message, permanent } = describeFailure(err);
+    const { message, retryable } = failureOf(err);
+    const permanent = !retryable;
     ctx.state.phase = 'failed';
     ctx.state.lastError = message;
     log.warn('reconcile failed', { step: ctx.state.step, error: message, permanent });
     // A permanent failure waits for the object to change; a transient one is retried on a timer.
     return permanent ? { kind: 'idle' } : { kind: 'requeue', after: RETRY_AFTER_FAILURE };
   }
-}
-
-function describeFailure(err: unknown): { message: string; permanent: boolean } {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure)
-    return { message: cause.message, permanent: cause.nonRetryable === true };
-  if (cause instanceof Error) return { message: cause.message, permanent: false };
-  return { message: String(cause), permanent: false };
 }

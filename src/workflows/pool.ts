@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   condition,
   continueAsNew,
   log,
@@ -10,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 
 import type { PoolActivities } from '../activities/pool.js';
+import { failureOf } from './failures.js';
 import { objectChangedSignal, poolStateQuery, type PoolInput, type PoolState } from './messages.js';
 
 const pool = proxyActivities<PoolActivities>({
@@ -62,7 +62,7 @@ export async function poolWorkflow(input: PoolInput, carried?: PoolState): Promi
       delete state.lastError;
       if (outcome.pooled === 0 && outcome.members === 0 && !dirty) return;
     } catch (err) {
-      state.lastError = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+      state.lastError = failureOf(err).message;
       log.warn('pool pass failed', { error: state.lastError });
     }
     if (!dirty && (workflowInfo().continueAsNewSuggested || pass >= MAX_PASSES_PER_RUN)) {

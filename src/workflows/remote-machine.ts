@@ -1,8 +1,5 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   CancellationScope,
-  TimeoutFailure,
   condition,
   isCancellation,
   patched,
@@ -34,6 +31,7 @@ import { K0SFLOW_FINALIZER } from '../domain/resources.js';
 import { clusterNameOf, hasPausedAnnotation, isDeleting, type ObjectSnapshot } from '../domain/snapshot.js';
 import { KUBE_CALL_OPTIONS } from './activities.js';
 import { runEntity, type ReconcileContext, type ReconcileOutcome } from './entity.js';
+import { failureOf } from './failures.js';
 import { tagCluster } from './tags.js';
 import { retryUpdate, type EntityInput, type ObjectHint, type RetryRequest } from './messages.js';
 
@@ -47,7 +45,7 @@ const kube = proxyLocalActivities<ObjectActivities & MachineActivities & PoolAct
 // and the next try show in the machine's status, and an operator's retry can cut the backoff short.
 const noRetry = { maximumAttempts: 1 };
 const quickStep = proxyActivities<ProvisionActivities>({ startToCloseTimeout: '2 minutes', retry: noRetry });
-const uploadStep = proxyActivities<ProvisionActivities>({
+const heartbeatingStep = proxyActivities<ProvisionActivities>({
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '1 minute',
   retry: noRetry,
@@ -79,13 +77,6 @@ class PassEnded extends Error {
   constructor(readonly outcome: ReconcileOutcome) {
     super('pass ended');
   }
-}
-
-interface StepFailure {
-  type: string;
-  message: string;
-  retryable: boolean;
-  details: Record<string, unknown>;
 }
 
 class RemoteMachineRun {
@@ -263,7 +254,7 @@ class RemoteMachineRun {
       commandsAsScript: spec.commandsAsScript,
       workingDir: spec.workingDir,
     };
-    await this.step('uploadBootstrapFiles', () => uploadStep.uploadBootstrapFiles(provisionInput));
+    await this.step('uploadBootstrapFiles', () => heartbeatingStep.uploadBootstrapFiles(provisionInput));
     await this.step('runBootstrapCommands', () => commandStep.runBootstrapCommands(provisionInput));
     await this.step('checkBootstrapSentinel', () => quickStep.checkBootstrapSentinel(host()));
     this.ctx.state.step = 'setProviderID';
@@ -424,7 +415,7 @@ class RemoteMachineRun {
     for (let attempt = 1; attempt <= CLEANUP_ATTEMPTS; attempt++) {
       this.ctx.state.step = 'cleanUpHost';
       try {
-        const outcome = await uploadStep.cleanUpHost(input);
+        const outcome = await heartbeatingStep.cleanUpHost(input);
         if (outcome.failures.length > 0)
           await kube.recordEvent({
             ref,
@@ -472,34 +463,6 @@ class RemoteMachineRun {
   private where(): string {
     return `${this.input.ref.namespace}/${this.input.ref.name}`;
   }
-}
-
-function failureOf(err: unknown): StepFailure {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const details = cause.details?.[0];
-    return {
-      type: cause.type ?? 'Error',
-      message: cause.message,
-      retryable: cause.nonRetryable !== true,
-      details: details && typeof details === 'object' ? (details as Record<string, unknown>) : {},
-    };
-  }
-  if (cause instanceof TimeoutFailure) {
-    // Most often a worker that died mid-step: the next attempt resumes from the host's journal.
-    return {
-      type: 'StepTimedOut',
-      message: `timed out (${cause.timeoutType})`,
-      retryable: true,
-      details: {},
-    };
-  }
-  return {
-    type: 'Error',
-    message: cause instanceof Error ? cause.message : String(cause),
-    retryable: true,
-    details: {},
-  };
 }
 
 /** The last lines of a failed command's output, for the condition message. */

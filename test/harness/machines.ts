@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 
 import { WORKER_START_COMMAND } from '../../src/domain/worker-bootstrap.js';
 import type { SshHost } from '../proving-ground/index.js';
-import { provingGround, repoRoot, type Kube } from './env.js';
+import { eventually, provingGround, repoRoot, type Kube } from './env.js';
 import { K0S_PATH } from './hosts.js';
 import { MACHINE, RM } from './resources.js';
 
@@ -107,18 +107,13 @@ export async function getRemoteMachine(
   return (await kube.custom.getNamespacedCustomObject({ ...RM, namespace, name })) as RemoteMachineObject;
 }
 
-export async function getMachine(
-  kube: Kube,
-  namespace: string,
-  name: string
-): Promise<{
+export interface MachineObject {
   status?: { phase?: string; initialization?: Record<string, boolean> };
   spec: { providerID?: string };
-}> {
-  return (await kube.custom.getNamespacedCustomObject({ ...MACHINE, namespace, name })) as {
-    status?: { phase?: string; initialization?: Record<string, boolean> };
-    spec: { providerID?: string };
-  };
+}
+
+export async function getMachine(kube: Kube, namespace: string, name: string): Promise<MachineObject> {
+  return (await kube.custom.getNamespacedCustomObject({ ...MACHINE, namespace, name })) as MachineObject;
 }
 
 export function condition(rm: RemoteMachineObject, type = 'Ready'): Condition | undefined {
@@ -126,24 +121,22 @@ export function condition(rm: RemoteMachineObject, type = 'Ready'): Condition | 
 }
 
 /** Waits until the RemoteMachine's Ready condition has `reason`; returns the machine. */
-export async function readyReason(
+export function readyReason(
   kube: Kube,
   namespace: string,
   name: string,
   reason: string,
   timeoutMs = 120_000
 ): Promise<RemoteMachineObject> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rm = await getRemoteMachine(kube, namespace, name).catch(() => undefined);
-    const ready = rm && condition(rm);
-    if (rm && ready?.reason === reason) return rm;
-    if (Date.now() > deadline)
+  return eventually(async () => {
+    const rm = await getRemoteMachine(kube, namespace, name);
+    const ready = condition(rm);
+    if (ready?.reason !== reason)
       throw new Error(
         `Ready reason of ${namespace}/${name} is ${ready?.reason} (${ready?.message}), not ${reason}`
       );
-    await new Promise((r) => setTimeout(r, 300));
-  }
+    return rm;
+  }, timeoutMs);
 }
 
 /** Runs the k0sflow CLI from source against the proving ground's Temporal. */

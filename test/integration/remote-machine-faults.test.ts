@@ -5,6 +5,7 @@ import ssh2 from 'ssh2';
 import {
   createAll,
   createNamespace,
+  eventually,
   managementKube,
   parseManifests,
   provingGround,
@@ -14,6 +15,7 @@ import {
 } from '../harness/env.js';
 import { CLEAN_HOST, hostRun, startExtraSshd, stopExtraSshd } from '../harness/hosts.js';
 import {
+  condition,
   createBootstrapSecret,
   createKeySecret,
   getRemoteMachine,
@@ -102,9 +104,7 @@ describe('RemoteMachine faults', () => {
     await machine('wrong-key', { sshKeyRef: { name: 'wrong-key' } }, [count('wrong-key', 'c0')]);
     const rm = await readyReason(kube, ns, 'wrong-key', 'AuthenticationFailed');
     expect(rm.status?.ready ?? false).toBe(false);
-    expect(rm.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain(
-      `k0sflow retry machine ${ns}/wrong-key`
-    );
+    expect(condition(rm)?.message).toContain(`k0sflow retry machine ${ns}/wrong-key`);
     expect((await hostRun(host, `test -e ${DIR}/wrong-key`)).code).toBe(1);
   });
 
@@ -112,7 +112,7 @@ describe('RemoteMachine faults', () => {
     const other = ssh2.utils.generateKeyPairSync('ed25519').public;
     await machine('pinned', { knownHosts: `${host.address} ${other}` }, [count('pinned', 'c0')]);
     const rm = await readyReason(kube, ns, 'pinned', 'HostKeyMismatch');
-    expect(rm.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('spec.knownHosts');
+    expect(condition(rm)?.message).toContain('spec.knownHosts');
     expect((await hostRun(host, `test -e ${DIR}/pinned`)).code).toBe(1);
     // The operator pins the right key (the edit is a new generation: no retry command needed).
     await patchSpec('pinned', { knownHosts: `${host.address} ${host.hostKey}` });
@@ -126,7 +126,7 @@ describe('RemoteMachine faults', () => {
     await stopExtraSshd(host, port);
     await machine('unreachable', { port }, [count('unreachable', 'c0')]);
     const rm = await readyReason(kube, ns, 'unreachable', 'HostUnreachable');
-    expect(rm.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(/attempt \d of 6/);
+    expect(condition(rm)?.message).toMatch(/attempt \d of 6/);
 
     const status = await k0sflowCli(['status', 'machine', `${ns}/unreachable`]);
     expect(status.code).toBe(0);
@@ -153,7 +153,7 @@ describe('RemoteMachine faults', () => {
       count(name, 'c2'),
     ]);
     const rm = await readyReason(kube, ns, name, 'CommandFailed');
-    const message = rm.status?.conditions?.find((c) => c.type === 'Ready')?.message ?? '';
+    const message = condition(rm)?.message ?? '';
     expect(message).toContain('runBootstrapCommands: runcmd[1] (echo) failed with exit code 1');
     expect(message).toContain('gate closed');
     expect(await counts(name)).toEqual({ c0: 1, 'c1-tries': 1 });
@@ -218,9 +218,7 @@ describe('RemoteMachine faults', () => {
     expect(second).not.toBe(first);
     expect((await k0sflowCli(['retry', 'machine', `${ns}/${name}`])).code).toBe(0);
     const mismatch = await readyReason(kube, ns, name, 'HostKeyMismatch');
-    expect(mismatch.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain(
-      '--accept-host-key'
-    );
+    expect(condition(mismatch)?.message).toContain('--accept-host-key');
     expect(mismatch.status?.hostKey).toBe(first);
 
     await hostRun(host, `touch ${DIR}/${name}/gate`);
@@ -237,7 +235,7 @@ describe('RemoteMachine faults', () => {
     const name = 'no-secret';
     await machine(name, { sshKeyRef: { name: 'not-yet' } }, [count(name, 'c0')]);
     const rm = await readyReason(kube, ns, name, 'SecretNotFound');
-    expect(rm.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('not-yet');
+    expect(condition(rm)?.message).toContain('not-yet');
     await createKeySecret(kube, ns, 'not-yet', host);
     expect((await k0sflowCli(['retry', 'machine', `${ns}/${name}`])).code).toBe(0);
     await readyReason(kube, ns, name, 'Provisioned');
@@ -249,12 +247,12 @@ describe('RemoteMachine faults', () => {
     await machine(name, {}, [count(name, 'c0')], { 'cluster.x-k8s.io/paused': '' });
     await waitFor(async () => {
       const rm = await getRemoteMachine(kube, ns, name);
-      return rm.status?.conditions?.find((c) => c.type === 'Paused')?.status === 'True';
+      return condition(rm, 'Paused')?.status === 'True';
     }, 60_000);
     await new Promise((r) => setTimeout(r, 3000));
     const paused = await getRemoteMachine(kube, ns, name);
     expect(paused.spec.providerID).toBeUndefined();
-    expect(paused.status?.conditions?.find((c) => c.type === 'Ready')).toBeUndefined();
+    expect(condition(paused)).toBeUndefined();
     expect((await hostRun(host, `test -e ${DIR}/${name}`)).code).toBe(1);
     await kube.custom.patchNamespacedCustomObject(
       {
@@ -266,7 +264,7 @@ describe('RemoteMachine faults', () => {
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch)
     );
     const done = await readyReason(kube, ns, name, 'Provisioned');
-    expect(done.status?.conditions?.find((c) => c.type === 'Paused')?.status).toBe('False');
+    expect(condition(done, 'Paused')?.status).toBe('False');
     expect(await counts(name)).toEqual({ c0: 1 });
   });
 
@@ -305,10 +303,9 @@ describe('RemoteMachine faults', () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 300));
-  }
+/** Polls until `check` holds (the harness's `eventually`, for a yes/no check). */
+function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  return eventually(async () => {
+    if (!(await check())) throw new Error('not yet');
+  }, timeoutMs);
 }

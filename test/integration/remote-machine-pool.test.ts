@@ -19,6 +19,7 @@ import {
 } from '../harness/env.js';
 import { CLEAN_HOST, K0S_PATH, hostRun, parseCalls } from '../harness/hosts.js';
 import {
+  condition,
   createBootstrapSecret,
   createKeySecret,
   workerCloudConfig,
@@ -62,9 +63,7 @@ describe("RemoteMachines from a pool: the seed's RemoteMachineTemplate flow with
   const pooled = async (): Promise<Pooled[]> =>
     ((await kube.custom.listNamespacedCustomObject({ ...PRM, namespace: ns })) as { items: Pooled[] }).items;
   const readyReasons = async (): Promise<string[]> =>
-    (await remoteMachines())
-      .map((m) => m.status?.conditions?.find((c) => c.type === 'Ready')?.reason ?? '-')
-      .sort();
+    (await remoteMachines()).map((m) => condition(m)?.reason ?? '-').sort();
   const scale = (replicas: number): Promise<unknown> =>
     kube.custom.patchNamespacedCustomObject(
       { ...MACHINE_DEPLOYMENT, namespace: ns, name: 'workers', body: { spec: { replicas } } },
@@ -130,10 +129,8 @@ describe("RemoteMachines from a pool: the seed's RemoteMachineTemplate flow with
         expect(await readyReasons()).toEqual(['Provisioned', 'Provisioned', 'WaitingForPooledMachine']),
       240_000
     );
-    const waiting = (await remoteMachines()).find(
-      (m) => m.status?.conditions?.find((c) => c.type === 'Ready')?.reason === 'WaitingForPooledMachine'
-    )!;
-    expect(waiting.status?.conditions?.find((c) => c.type === 'Ready')?.message).toContain('pool "default"');
+    const waiting = (await remoteMachines()).find((m) => condition(m)?.reason === 'WaitingForPooledMachine')!;
+    expect(condition(waiting)?.message).toContain('pool "default"');
 
     await createAll(kube, ns, [onHost(pooledMachine('remote-test-2'), 0)]);
     await eventually(
