@@ -3,7 +3,7 @@
 //
 //   npm run bench:fleet -- [--sizes 1,10,50]
 //
-// It starts a proving ground in .proving-ground/fleet (max(sizes) SSH hosts, CAPI, no child cluster)
+// It starts a proving ground in .proving-ground/fleet (max(sizes) SSH hosts, CAPI, no second cluster)
 // and stops it at the end, also on failure. For each size it runs the script raw (ssh2 from this
 // process), then through k0sflow, and compares: wall time, per-step overhead from each machine's
 // workflow history, history length. It prints a table and writes every figure to
@@ -47,7 +47,7 @@ import {
   type RemoteMachineObject,
 } from '../test/harness/machines.js';
 import { CLUSTER, RM } from '../test/harness/resources.js';
-import { seedManifest } from '../test/harness/seeds.js';
+import { seedManifest, withHostedControlPlanePaused } from '../test/harness/seeds.js';
 import { down, up, type ProvingGroundEnv, type SshHost } from '../test/proving-ground/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -502,8 +502,10 @@ async function k0sflowRun(
   await createAll(
     ctx.kube,
     namespace,
-    parseManifests(
-      seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+    withHostedControlPlanePaused(
+      parseManifests(
+        seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+      )
     )
   );
   const k0sflow = startFleetK0sflow(namespace);
@@ -767,7 +769,7 @@ async function main(): Promise<number> {
   const results: SizeResult[] = [];
   let temporalClose: (() => Promise<void>) | undefined;
   try {
-    const env = await up({ dir: DIR, hosts, child: false, capi: true });
+    const env = await up({ dir: DIR, hosts, second: false, capi: true });
     // The harness helpers find the proving ground through this.
     process.env.K0SFLOW_PG_ENV = join(DIR, 'env.json');
     const temporal = await temporalClient();

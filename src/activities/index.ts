@@ -1,15 +1,24 @@
+import {
+  createHostedControlPlaneActivities,
+  type HostedControlPlaneActivities,
+} from './hosted-control-plane.js';
 import type { KubeClients } from './kube-client.js';
 import { createMachineActivities, type MachineActivities } from './machines.js';
 import { createObjectActivities, type ObjectActivities } from './objects.js';
 import { createPoolActivities, type PoolActivities } from './pool.js';
 import { createProvisionActivities, type ProvisionActivities } from './provision.js';
 
-export type Activities = ObjectActivities & MachineActivities & PoolActivities & ProvisionActivities;
+export type Activities = HostedControlPlaneActivities &
+  ObjectActivities &
+  MachineActivities &
+  PoolActivities &
+  ProvisionActivities;
 
 /** Every activity the worker registers, bound to this process's clients. */
 export function createActivities(clients: KubeClients): Activities {
   return {
     ...createObjectActivities(clients),
+    ...createHostedControlPlaneActivities(clients),
     ...createMachineActivities(clients),
     ...createPoolActivities(clients),
     ...createProvisionActivities(clients),

@@ -84,6 +84,16 @@ export function isNotFound(err: unknown): boolean {
   return httpStatusOf(err) === 404;
 }
 
+/** Runs `call`; a 404 gives `null` instead of an error. */
+export async function nullIfNotFound<T>(call: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
 /** 4xx other than conflict and throttling: sending the same request again will not help. */
 export function isPermanentHttpError(err: unknown): boolean {
   const status = httpStatusOf(err);

@@ -123,7 +123,7 @@ export class Bridge {
   private onOwnObject(resource: ResourceType, event: WatchEvent): void {
     const meta = event.object.metadata;
     const key = `${resource.kind}/${keyOf(meta)}`;
-    const ref: ObjectRef = { ...resource, namespace: meta.namespace, name: meta.name, uid: meta.uid };
+    const ref = objectRefOf(resource, meta);
     if (event.type === 'delete') {
       this.wakePoolOf(event, ref.kind);
       this.forget(key);
@@ -356,6 +356,18 @@ function machineRelevance(
 
 function laneOf(event: WatchEvent): Lane {
   return event.source === 'watch' ? 'live' : 'resync';
+}
+
+/**
+ * Coordinates only: `resource` may be a KindInfo carrying its zod schema, which must not become workflow
+ * input (it made every scheduled activity 110 KB).
+ */
+export function objectRefOf(
+  resource: ResourceType,
+  meta: { namespace: string; name: string; uid: string }
+): ObjectRef {
+  const { group, version, plural, kind } = resource;
+  return { group, version, plural, kind, namespace: meta.namespace, name: meta.name, uid: meta.uid };
 }
 
 export function mergeHints(older: ObjectHint, newer: ObjectHint): ObjectHint {

@@ -1,4 +1,5 @@
 // The workflow bundle's entry: every workflow type the worker registers.
+export { hostedControlPlaneWorkflow } from './hosted-control-plane.js';
 export { poolWorkflow } from './pool.js';
 export { remoteClusterWorkflow } from './remote-cluster.js';
 export { remoteMachineWorkflow } from './remote-machine.js';

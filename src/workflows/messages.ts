@@ -46,6 +46,7 @@ export const searchAttributes = {
 
 /** Workflow type per kind. Kinds absent here are served (CRDs) but not yet driven. */
 export const WORKFLOW_TYPE_BY_KIND: Readonly<Record<string, string>> = {
+  K0smotronControlPlane: 'hostedControlPlaneWorkflow',
   RemoteCluster: 'remoteClusterWorkflow',
   RemoteMachine: 'remoteMachineWorkflow',
 };

@@ -17,7 +17,7 @@ export default async function globalSetup(): Promise<void> {
   if (!Number.isInteger(hosts) || hosts < 0)
     throw new Error(`K0SFLOW_PG_HOSTS must be a whole number, got ${process.env.K0SFLOW_PG_HOSTS}`);
   claimDir();
-  await up({ dir: PROVING_GROUND_DIR, hosts, child: true, capi: true });
+  await up({ dir: PROVING_GROUND_DIR, hosts, second: true, capi: true });
   process.env.K0SFLOW_PG_ENV = join(PROVING_GROUND_DIR, 'env.json');
 }
 

@@ -1,4 +1,5 @@
 // The seed manifests of ../shared/seeds, kept verbatim in test/fixtures/seeds (one YAML per code block).
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -36,4 +37,22 @@ export function seedManifest(page: string, kinds: string[], flow = 0): string {
     if (index === flow) picked.push(doc);
   }
   return picked.join('\n---\n');
+}
+
+/**
+ * Pauses the seed's K0smotronControlPlane (annotation `cluster.x-k8s.io/paused`) for tests about other
+ * kinds: a running hosted control plane costs an API server in the pod double and is not what they test.
+ */
+export function withHostedControlPlanePaused(objects: KubernetesObject[]): KubernetesObject[] {
+  return objects.map((o) =>
+    o.kind === 'K0smotronControlPlane'
+      ? {
+          ...o,
+          metadata: {
+            ...o.metadata,
+            annotations: { ...o.metadata?.annotations, 'cluster.x-k8s.io/paused': 'true' },
+          },
+        }
+      : o
+  );
 }

@@ -16,7 +16,7 @@ import {
 } from '../harness/env.js';
 import { recordHistory } from '../harness/histories.js';
 import { CLUSTER, RC } from '../harness/resources.js';
-import { seedManifest } from '../harness/seeds.js';
+import { seedManifest, withHostedControlPlanePaused } from '../harness/seeds.js';
 
 interface Obj {
   metadata: {
@@ -58,8 +58,10 @@ describe('RemoteCluster, the first workflow end to end', () => {
     await createAll(
       kube,
       ns,
-      parseManifests(
-        seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+      withHostedControlPlanePaused(
+        parseManifests(
+          seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+        )
       )
     );
 

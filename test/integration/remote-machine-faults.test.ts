@@ -26,7 +26,7 @@ import {
 import { recordHistory } from '../harness/histories.js';
 import { MACHINE, RM } from '../harness/resources.js';
 import { workflowIdFor } from '../../src/domain/workflow-id.js';
-import { seedManifest } from '../harness/seeds.js';
+import { seedManifest, withHostedControlPlanePaused } from '../harness/seeds.js';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 
@@ -47,8 +47,10 @@ describe('RemoteMachine faults', () => {
     await createAll(
       kube,
       ns,
-      parseManifests(
-        seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+      withHostedControlPlanePaused(
+        parseManifests(
+          seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+        )
       )
     );
     k0sflow = startK0sflow({ namespace: ns });

@@ -26,7 +26,7 @@ import {
   type RemoteMachineObject,
 } from '../harness/machines.js';
 import { MACHINE_DEPLOYMENT, PRM, RM } from '../harness/resources.js';
-import { seedFiles, seedManifest } from '../harness/seeds.js';
+import { seedFiles, seedManifest, withHostedControlPlanePaused } from '../harness/seeds.js';
 
 interface Pooled {
   metadata: { name: string };
@@ -77,8 +77,10 @@ describe("RemoteMachines from a pool: the seed's RemoteMachineTemplate flow with
       o.kind === 'PooledRemoteMachine' ? onHost(o, Number(o.metadata!.name!.slice(-1)) + 1) : o
     );
     await createAll(kube, ns, [
-      ...parseManifests(
-        seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+      ...withHostedControlPlanePaused(
+        parseManifests(
+          seedManifest('remote-machine-provider', ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'], 0)
+        )
       ),
       ...pool,
       machineDeployment(2),

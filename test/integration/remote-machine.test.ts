@@ -29,7 +29,7 @@ import {
 } from '../harness/machines.js';
 import { historyText, recordHistory } from '../harness/histories.js';
 import { MACHINE } from '../harness/resources.js';
-import { seedManifest } from '../harness/seeds.js';
+import { seedManifest, withHostedControlPlanePaused } from '../harness/seeds.js';
 
 const SEED_KINDS = [
   'Cluster',
@@ -82,9 +82,9 @@ describe("RemoteMachine over SSH: the seed's single-machine flow", () => {
         extraCommands: ['echo after-start >> /etc/k0sflow-test/order'],
       })
     );
-    const objects = parseManifests(seedManifest('remote-machine-provider', SEED_KINDS, 0)).map((o) =>
-      o.kind === 'RemoteMachine' ? atHost(o) : o
-    );
+    const objects = withHostedControlPlanePaused(
+      parseManifests(seedManifest('remote-machine-provider', SEED_KINDS, 0))
+    ).map((o) => (o.kind === 'RemoteMachine' ? atHost(o) : o));
     await createAll(kube, ns, objects);
     // Plays the bootstrap provider (its issue is not in yet): the data is ready in BOOTSTRAP_SECRET.
     await kube.custom.patchNamespacedCustomObjectStatus(

@@ -1,4 +1,4 @@
-// npm run proving-ground -- up --dir DIR [--hosts N] [--child] [--no-capi] [--ui] [--port NAME=N ...]
+// npm run proving-ground -- up --dir DIR [--hosts N] [--second] [--no-capi] [--no-pod-double] [--ui] [--port NAME=N ...]
 // npm run proving-ground -- down --dir DIR
 // npm run proving-ground -- status --dir DIR
 import { Command, InvalidArgumentError } from 'commander';
@@ -40,8 +40,9 @@ program
   .description('start the proving ground (stale state in DIR is torn down first) and write DIR/env.json')
   .requiredOption('--dir <dir>', 'state, logs and data directory')
   .option('--hosts <n>', 'number of SSH hosts', parseCount, 0)
-  .option('--child', 'also start a child (workload) cluster', false)
+  .option('--second', 'also start a second (management-like) cluster', false)
   .option('--no-capi', 'skip Cluster API core and our CRDs')
+  .option('--no-pod-double', "don't start the pod test double")
   .option('--ui', 'serve the Temporal Web UI', false)
   .option('--port <name=port>', `fix a port (repeatable): ${PORT_NAMES.join(', ')}`, parsePort)
   .option('--keep-on-failure', 'leave processes running when up fails (for debugging)', false)
@@ -49,8 +50,9 @@ program
     async (o: {
       dir: string;
       hosts: number;
-      child: boolean;
+      second: boolean;
       capi: boolean;
+      podDouble: boolean;
       ui: boolean;
       port?: Partial<Ports>;
       keepOnFailure: boolean;
@@ -72,8 +74,9 @@ program
       const env = await up({
         dir: o.dir,
         hosts: o.hosts,
-        child: o.child,
+        second: o.second,
         capi: o.capi,
+        podDouble: o.podDouble,
         ui: o.ui,
         ports: o.port,
         keepOnFailure: o.keepOnFailure,

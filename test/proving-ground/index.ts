@@ -1,5 +1,6 @@
-// The proving ground: Temporal, a management cluster with Cluster API core, optionally a child
-// (workload) cluster and SSH hosts, all as plain processes on this machine. See README.md.
+// The proving ground: Temporal, a management cluster with Cluster API core, optionally a second
+// (management-like) cluster and SSH hosts, and the pod test double serving k0sflow's hosted control
+// plane pods in both clusters, all as plain processes on this machine. See README.md.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -7,21 +8,25 @@ import { applyOwnCrds, startCapi } from './capi.js';
 import { startK0sDoubleServer } from './k0s-double.js';
 import { type Cluster, startCluster } from './kube.js';
 import { freePorts } from './net.js';
+import { POD_DOUBLE_NODE_NAME, podDoubleAddressing, startPodDouble } from './pod-double.js';
+import { removeLeftoverAliases } from './pod-double/addresses.js';
 import { repoRoot } from './paths.js';
 import { groupRssMiB, isRunning, killAll, readState, setAborting, statePath, writeState } from './procs.js';
 import type { SshHost } from './ssh-hosts.js';
 
 export { cacheDir, kubectlPath, temporalPath, temporalTestServerPath } from './paths.js';
 export type { SshHost } from './ssh-hosts.js';
+export { type PodDoubleStatus, readPodDoubleStatus } from './pod-double.js';
 
 /** DIR/env.json: how tests and the lead's code reach what `up` started. */
 export interface ProvingGroundEnv {
   temporal: { address: string; namespace: string; uiUrl: string | null };
   /** kubeconfig: absolute path of an admin (system:masters) kubeconfig. */
   management: { kubeconfig: string; server: string };
-  child: { kubeconfig: string; server: string } | null;
+  /** The second, management-like cluster (what a control plane with `kubeconfigRef` deploys into). */
+  second: { kubeconfig: string; server: string } | null;
   hosts: SshHost[];
-  /** The machine's address on the hosts' bridge (null without hosts); the child API server listens there. */
+  /** The machine's address on the hosts' bridge (null without hosts); the second API server listens there. */
   gatewayAddress: string | null;
   /** Every port in use, by name (see PORT_NAMES). */
   ports: Partial<Ports>;
@@ -32,6 +37,12 @@ export interface ProvingGroundEnv {
    * `http://10.213.X.1:PORT/k0s`; null without hosts. Served by the recorded process `k0s-double`.
    */
   k0sDownloadURL: string | null;
+  /**
+   * The pod TEST DOUBLE (recorded process `pod-double`), serving k0sflow's control-plane and etcd
+   * pods in both clusters: its Node's name and InternalIP per cluster (NodePorts listen there).
+   * null with `podDouble: false`.
+   */
+  podDouble: { nodeName: string; nodeAddresses: { management: string; second: string | null } } | null;
 }
 
 export const PORT_NAMES = [
@@ -46,10 +57,10 @@ export const PORT_NAMES = [
   'capiWebhook',
   'capiHealth',
   'capiDiagnostics',
-  'childEtcdClient',
-  'childEtcdPeer',
-  'childApiserver',
-  'childControllerManager',
+  'secondEtcdClient',
+  'secondEtcdPeer',
+  'secondApiserver',
+  'secondControllerManager',
   // The HTTP server of the k0s test double (with hosts only).
   'k0sDouble',
 ] as const;
@@ -60,8 +71,10 @@ export interface UpOptions {
   dir: string;
   /** Number of SSH hosts (default 0). */
   hosts?: number;
-  /** Start the child (workload) cluster (default false). */
-  child?: boolean;
+  /** Start the second (management-like) cluster (default false). */
+  second?: boolean;
+  /** Start the pod test double (default true). */
+  podDouble?: boolean;
   /** Start CAPI core and apply our CRDs (default true). */
   capi?: boolean;
   /** Temporal Web UI (default false). */
@@ -120,11 +133,12 @@ async function choosePorts(fixed: Partial<Ports>, wanted: PortName[]): Promise<P
 const OUR_ARTEFACTS = [
   'logs',
   'management',
-  'child',
+  'second',
   'capi',
   'crds',
+  'pod-double',
   'management.kubeconfig',
-  'child.kubeconfig',
+  'second.kubeconfig',
   'env.json',
 ];
 
@@ -144,7 +158,8 @@ function wantedPorts(opts: UpOptions): PortName[] {
   );
   if (opts.ui) wanted.push('temporalUi');
   if (opts.capi ?? true) wanted.push('capiWebhook', 'capiHealth', 'capiDiagnostics');
-  if (opts.child) wanted.push('childEtcdClient', 'childEtcdPeer', 'childApiserver', 'childControllerManager');
+  if (opts.second)
+    wanted.push('secondEtcdClient', 'secondEtcdPeer', 'secondApiserver', 'secondControllerManager');
   if ((opts.hosts ?? 0) > 0) wanted.push('k0sDouble');
   return wanted;
 }
@@ -155,13 +170,14 @@ async function startManagement(
   dir: string,
   ports: Ports,
   withCapi: boolean,
-  lap: Lap
+  lap: Lap,
+  /** Called as soon as the cluster answers, before CAPI (the pod double starts then). */
+  onCluster: (mgmt: Cluster) => void
 ): Promise<{ mgmt: Cluster; crds: string[] }> {
   const mgmt = await startCluster({
     dir,
     name: 'management',
     address: '127.0.0.1',
-    bootstrapTokens: false,
     ports: {
       etcdClient: ports.managementEtcdClient,
       etcdPeer: ports.managementEtcdPeer,
@@ -170,6 +186,7 @@ async function startManagement(
     },
   });
   lap('management cluster ready');
+  onCluster(mgmt);
   if (!withCapi) return { mgmt, crds: [] };
   // Our CRDs have no webhooks, so they go in while CAPI starts; both must be done before `up`
   // returns (converting v1beta1 Clusters/Machines looks the provider CRDs up).
@@ -183,26 +200,26 @@ async function startManagement(
   return { mgmt, crds };
 }
 
-interface HostsAndChild {
+interface HostsAndSecond {
   hosts: { hosts: SshHost[]; gatewayAddress: string } | null;
-  child: Cluster | null;
+  second: Cluster | null;
   k0sDownloadURL: string | null;
 }
 
-async function startHostsAndChild(
+async function startHostsAndSecond(
   dir: string,
   ports: Ports,
   count: number,
-  withChild: boolean,
+  withSecond: boolean,
   lap: Lap
-): Promise<HostsAndChild> {
-  let hosts: HostsAndChild['hosts'] = null;
+): Promise<HostsAndSecond> {
+  let hosts: HostsAndSecond['hosts'] = null;
   if (count > 0) {
     const { startSshHosts } = await import('./ssh-hosts.js');
     hosts = await startSshHosts({ dir, count });
     lap(`${count} SSH hosts ready`);
   }
-  // --- k0s test double: served to the hosts on the gateway address, alongside the child cluster.
+  // --- k0s test double: served to the hosts on the gateway address, alongside the second cluster.
   const k0sDouble = hosts
     ? startK0sDoubleServer(dir, hosts.gatewayAddress, ports.k0sDouble).then((url) => {
         lap(`k0s test double served at ${url}`);
@@ -210,22 +227,23 @@ async function startHostsAndChild(
       })
     : Promise.resolve(null);
   k0sDouble.catch(() => undefined); // awaited below; don't let it go unhandled meanwhile
-  if (!withChild) return { hosts, child: null, k0sDownloadURL: await k0sDouble };
-  const child = await startCluster({
+  if (!withSecond) return { hosts, second: null, k0sDownloadURL: await k0sDouble };
+  const second = await startCluster({
     dir,
-    name: 'child',
-    // Reachable from the SSH hosts when there are any (they join it), else loopback only.
+    name: 'second',
+    // Reachable from the SSH hosts when there are any, else loopback only.
     address: hosts?.gatewayAddress ?? '127.0.0.1',
-    bootstrapTokens: true,
+    // Not management's 10.96.0.0/12: the pod double serves both clusters' ClusterIPs on this machine.
+    serviceCIDR: '10.112.0.0/12',
     ports: {
-      etcdClient: ports.childEtcdClient,
-      etcdPeer: ports.childEtcdPeer,
-      apiserver: ports.childApiserver,
-      controllerManager: ports.childControllerManager,
+      etcdClient: ports.secondEtcdClient,
+      etcdPeer: ports.secondEtcdPeer,
+      apiserver: ports.secondApiserver,
+      controllerManager: ports.secondControllerManager,
     },
   });
-  lap('child cluster ready');
-  return { hosts, child, k0sDownloadURL: await k0sDouble };
+  lap('second cluster ready');
+  return { hosts, second, k0sDownloadURL: await k0sDouble };
 }
 
 async function failUp(
@@ -259,19 +277,65 @@ async function prepareDir(dir: string, log: (m: string) => void): Promise<void> 
 function buildEnv(
   temporal: ProvingGroundEnv['temporal'],
   { mgmt, crds }: { mgmt: Cluster; crds: string[] },
-  { hosts, child, k0sDownloadURL }: HostsAndChild,
-  ports: Ports
+  { hosts, second, k0sDownloadURL }: HostsAndSecond,
+  ports: Ports,
+  podDouble: ProvingGroundEnv['podDouble']
 ): ProvingGroundEnv {
   return {
     temporal,
     management: { kubeconfig: mgmt.kubeconfig, server: mgmt.server },
-    child: child ? { kubeconfig: child.kubeconfig, server: child.server } : null,
+    second: second ? { kubeconfig: second.kubeconfig, server: second.server } : null,
     hosts: hosts?.hosts ?? [],
     gatewayAddress: hosts?.gatewayAddress ?? null,
     ports,
     crds,
     k0sDownloadURL,
+    podDouble,
   };
+}
+
+/** The pod test double, watching the management cluster and the second one (when started). */
+async function startPodDoubleFor(
+  dir: string,
+  mgmt: Cluster,
+  { hosts, second }: HostsAndSecond
+): Promise<NonNullable<ProvingGroundEnv['podDouble']>> {
+  const { nodeAddresses, pool } = await podDoubleAddressing(dir, hosts?.gatewayAddress ?? null);
+  const clusters = [{ name: 'management', kubeconfig: mgmt.kubeconfig, nodeIP: nodeAddresses.management }];
+  if (second) clusters.push({ name: 'second', kubeconfig: second.kubeconfig, nodeIP: nodeAddresses.second });
+  await startPodDouble(dir, clusters, pool);
+  return {
+    nodeName: POD_DOUBLE_NODE_NAME,
+    nodeAddresses: { management: nodeAddresses.management, second: second ? nodeAddresses.second : null },
+  };
+}
+
+/** Temporal, the management cluster (+ CAPI), hosts and second cluster, the pod double: in parallel. */
+function startParts(dir: string, opts: UpOptions, ports: Ports, lap: Lap) {
+  let onCluster: (mgmt: Cluster) => void = () => undefined;
+  const mgmtCluster = new Promise<Cluster>((res) => (onCluster = res));
+  const mgmt = startManagement(dir, ports, opts.capi ?? true, lap, onCluster);
+  const rest = startHostsAndSecond(dir, ports, opts.hosts ?? 0, opts.second ?? false, lap);
+  return Promise.allSettled([
+    // Imported lazily: @temporalio/client takes a while to load, and `down` doesn't need it.
+    import('./temporal.js')
+      .then(({ startTemporal }) => startTemporal(dir, ports, opts.ui ?? false))
+      .then((t) => (lap('temporal ready'), t)),
+    mgmt,
+    rest,
+    // Alongside CAPI: the double needs only the clusters (and the hosts' bridge).
+    opts.podDouble === false
+      ? Promise.resolve(null)
+      : Promise.race([mgmt.then(() => mgmtCluster), mgmtCluster])
+          .then(async (m) => startPodDoubleFor(dir, m, await rest))
+          .then((pd) => (lap('pod test double ready'), pd)),
+  ] as const);
+}
+
+/** The rejected results, each error once (the pod double fails with the cluster it waits for). */
+function failuresOf(results: PromiseSettledResult<unknown>[]): PromiseRejectedResult[] {
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  return failed.filter((r, i) => failed.findIndex((f) => f.reason === r.reason) === i);
 }
 
 /**
@@ -290,21 +354,16 @@ export async function up(opts: UpOptions): Promise<ProvingGroundEnv> {
 
   writeState(dir, { version: 1, dir, processes: [] });
   const ports = await choosePorts(opts.ports ?? {}, wantedPorts(opts));
-  const [temporalR, mgmtR, restR] = await Promise.allSettled([
-    // Imported lazily: @temporalio/client takes a while to load, and `down` doesn't need it.
-    import('./temporal.js')
-      .then(({ startTemporal }) => startTemporal(dir, ports, opts.ui ?? false))
-      .then((t) => (lap('temporal ready'), t)),
-    startManagement(dir, ports, opts.capi ?? true, lap),
-    startHostsAndChild(dir, ports, opts.hosts ?? 0, opts.child ?? false, lap),
-  ]);
-  if (temporalR.status === 'rejected' || mgmtR.status === 'rejected' || restR.status === 'rejected') {
-    const failures = [temporalR, mgmtR, restR].filter(
-      (r): r is PromiseRejectedResult => r.status === 'rejected'
-    );
-    return failUp(dir, opts, failures, log);
+  const [temporalR, mgmtR, restR, podR] = await startParts(dir, opts, ports, lap);
+  if (
+    temporalR.status === 'rejected' ||
+    mgmtR.status === 'rejected' ||
+    restR.status === 'rejected' ||
+    podR.status === 'rejected'
+  ) {
+    return failUp(dir, opts, failuresOf([temporalR, mgmtR, restR, podR]), log);
   }
-  const env = buildEnv(temporalR.value, mgmtR.value, restR.value, ports);
+  const env = buildEnv(temporalR.value, mgmtR.value, restR.value, ports, podR.value);
   writeFileSync(envPath(dir), JSON.stringify(env, null, 2) + '\n');
   log(
     `up in ${((Date.now() - tStart) / 1000).toFixed(1)} s (${((Date.now() - t0) / 1000).toFixed(1)} s with installer): ${envPath(dir)}`
@@ -327,6 +386,8 @@ export async function down(dir: string): Promise<void> {
       errors.push((err as Error).message);
     }
   }
+  // What a pod double that did not stop cleanly left (it removes its aliases itself on SIGTERM).
+  await removeLeftoverAliases(dir).catch((err: Error) => errors.push(`pod double aliases: ${err.message}`));
   if (existsSync(join(dir, 'ssh-hosts-state.json')) || existsSync(join(dir, 'hosts'))) {
     try {
       const { stopSshHosts } = await import('./ssh-hosts.js');

@@ -1,5 +1,5 @@
 // A Kubernetes control plane without nodes: etcd + kube-apiserver + kube-controller-manager, with
-// its own CA. Used for the management cluster and for the child (workload) cluster.
+// its own CA. Used for the management cluster and for the second (management-like) cluster.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   requireBinary,
 } from './paths.js';
 import { type CertPaths, Pki, writeKubeconfig } from './pki.js';
+import { firstServiceIP } from './pod-double/k0s-config.js';
 import { type ProcessRecord, isRunning, logTail, startProcess } from './procs.js';
 
 const run = promisify(execFile);
@@ -26,13 +27,16 @@ export interface ClusterPorts {
 
 export interface ClusterOptions {
   dir: string;
-  /** `management` or `child`: names the processes, directories and kubeconfig. */
+  /** `management` or `second`: names the processes, directories and kubeconfig. */
   name: string;
   ports: ClusterPorts;
   /** Address the API server binds to and advertises (127.0.0.1, or an address the SSH hosts reach). */
   address: string;
-  /** Child cluster: bootstrap-token authentication and the controllers a kubelet TLS bootstrap needs. */
-  bootstrapTokens: boolean;
+  /**
+   * Service ClusterIP range (default 10.96.0.0/12). The clusters get distinct ones: the pod double
+   * makes served ClusterIPs local addresses of this machine.
+   */
+  serviceCIDR?: string;
 }
 
 export interface Cluster {
@@ -49,6 +53,7 @@ function deadCheck(rec: ProcessRecord): () => string | null {
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const { dir, name, ports, address } = opts;
+  const serviceCIDR = opts.serviceCIDR ?? '10.96.0.0/12';
   const base = join(dir, name);
   mkdirSync(base, { recursive: true });
 
@@ -65,7 +70,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       name: 'apiserver',
       cn: 'kube-apiserver',
       usage: 'server',
-      ips: [...new Set(['127.0.0.1', address, '10.96.0.1'])],
+      ips: [...new Set(['127.0.0.1', address, firstServiceIP(serviceCIDR)])],
       dns: [
         'localhost',
         'kubernetes',
@@ -133,12 +138,11 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     '--requestheader-extra-headers-prefix=X-Remote-Extra-',
     `--proxy-client-cert-file=${proxyClient.cert}`,
     `--proxy-client-key-file=${proxyClient.key}`,
-    '--service-cluster-ip-range=10.96.0.0/12',
+    `--service-cluster-ip-range=${serviceCIDR}`,
     // No nodes or kube-proxy here: don't publish the loopback address as the kubernetes Service's endpoint.
     '--endpoint-reconciler-type=none',
     '--allow-privileged=true',
     '--profiling=false',
-    ...(opts.bootstrapTokens ? ['--enable-bootstrap-token-auth=true'] : []),
   ]);
   const tls = { ca: pki.ca.cert, cert: admin.cert, key: admin.key };
   await waitFor(
@@ -147,10 +151,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     { timeoutMs: 90_000, intervalMs: 250, alive: deadCheck(apiserver) }
   );
 
-  if (opts.bootstrapTokens) await applyBootstrapRbac(dir, kubeconfig);
-
   // --- kube-controller-manager ---
-  const controllers = opts.bootstrapTokens ? '*,bootstrapsigner,tokencleaner' : '*';
   const kcm = startProcess(dir, `${name}-controller-manager`, [
     requireBinary(kubeControllerManagerPath()),
     `--kubeconfig=${kubeconfig}`,
@@ -160,7 +161,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     `--secure-port=${ports.controllerManager}`,
     `--cert-dir=${join(base, 'controller-manager-certs')}`,
     '--leader-elect=false',
-    `--controllers=${controllers}`,
+    '--controllers=*',
     `--service-account-private-key-file=${sa.key}`,
     `--root-ca-file=${pki.ca.cert}`,
     `--cluster-signing-cert-file=${pki.ca.cert}`,
@@ -180,9 +181,10 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
 
 /**
  * What kubeadm or k0s would set up so that a kubelet joining with a bootstrap token may create a
- * CSR, gets it approved, and may renew its certificate later.
+ * CSR, gets it approved, and may renew its certificate later. Written to `file`, then applied. The
+ * pod double applies it to every hosted control plane it runs (as k0s does for its controllers).
  */
-async function applyBootstrapRbac(dir: string, kubeconfig: string): Promise<void> {
+export async function applyBootstrapRbac(kubeconfig: string, file: string): Promise<void> {
   const binding = (
     name: string,
     role: string,
@@ -200,7 +202,6 @@ subjects:
   kind: Group
   name: ${group}
 `;
-  const file = join(dir, 'child', 'bootstrap-rbac.yaml');
   writeFileSync(
     file,
     [
