@@ -49,6 +49,7 @@ import {
 import { CLUSTER, RM } from '../test/harness/resources.js';
 import { seedManifest, withHostedControlPlanePaused } from '../test/harness/seeds.js';
 import { down, up, type ProvingGroundEnv, type SshHost } from '../test/proving-ground/index.js';
+import { busyPercent, machineCpu, processCpuSeconds } from './measure.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..');
@@ -160,33 +161,6 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const say = (msg: string): void => void process.stderr.write(`bench:fleet: ${msg}\n`);
 const round = (n: number): number => Math.round(n * 10) / 10;
 const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/** CPU seconds (user + system) of a process so far, from /proc (clock ticks of 1/100 s). */
-function processCpuSeconds(pid: number | undefined): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/** The machine's busy and total CPU time so far, from /proc/stat. */
-function machineCpu(): { busy: number; total: number } | null {
-  try {
-    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = ticks.reduce((a, b) => a + b, 0);
-    return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total };
-  } catch {
-    return null;
-  }
-}
-
-function busyPercent(from: ReturnType<typeof machineCpu>, to: ReturnType<typeof machineCpu>): number | null {
-  if (!from || !to || to.total <= from.total) return null;
-  return Math.round(((to.busy - from.busy) / (to.total - from.total)) * 100);
-}
 
 /** Nearest-rank percentiles, rounded to 0.1 ms. */
 function summarize(values: readonly number[]): Summary {

@@ -38,6 +38,7 @@ import { clusterNameOf, type ObjectMeta } from '../domain/snapshot.js';
 import { HostingClusters, hostingCall, type HostingCluster } from './hosting.js';
 import {
   errorMessage,
+  httpStatusOf,
   isNotFound,
   nullIfNotFound,
   reuseConnections,
@@ -211,7 +212,7 @@ export function createHostedControlPlaneActivities(clients: KubeClients): Hosted
 
   async function makeMaterial(
     plan: CertificatePlan,
-    authorities: Map<string, KeyPairPem>
+    authorities: ReadonlyMap<string, KeyPairPem>
   ): Promise<KeyPairPem> {
     if (plan.kind === 'authority') return createCertificateAuthority(plan.commonName);
     if (plan.kind === 'keyPair') {
@@ -239,27 +240,47 @@ export function createHostedControlPlaneActivities(clients: KubeClients): Hosted
     }
   }
 
+  /**
+   * Authorities and the SA key pair first, then the leafs they sign; each stage in parallel (RSA key
+   * generation is most of a new control plane's CPU in k0sflow).
+   */
   async function ensureCertificates(
     f: ControlPlaneFacts,
     cluster: HostingCluster
   ): Promise<CertificatesResult> {
-    const ns = f.ref.namespace;
+    const plans = certificatePlan(f.spec, f.clusterName, f.ref.name, f.ref.namespace);
     const result: CertificatesResult = { created: [], reused: [] };
     const authorities = new Map<string, KeyPairPem>();
-    for (const plan of certificatePlan(f.spec, f.clusterName, f.ref.name, ns)) {
-      const existing = await readKeyPair(cluster, ns, plan.secretName);
-      if (existing) {
-        validate(plan, existing, `${ns}/${plan.secretName}`);
-        result.reused.push(plan.secretName);
-        authorities.set(plan.purpose, existing);
-        continue;
+    for (const stage of [plans.filter((p) => p.kind !== 'leaf'), plans.filter((p) => p.kind === 'leaf')]) {
+      const done = await Promise.all(stage.map((plan) => ensureCertificate(f, cluster, plan, authorities)));
+      for (const { plan, material, created } of done) {
+        authorities.set(plan.purpose, material);
+        (created ? result.created : result.reused).push(plan.secretName);
       }
-      const material = await makeMaterial(plan, authorities);
-      authorities.set(plan.purpose, material);
-      await createSecret(f, cluster, plan.secretName, material);
-      result.created.push(plan.secretName);
     }
     return result;
+  }
+
+  /** The material in the Secret: the existing one (validated), else new; someone else's if they won the race. */
+  async function ensureCertificate(
+    f: ControlPlaneFacts,
+    cluster: HostingCluster,
+    plan: CertificatePlan,
+    authorities: ReadonlyMap<string, KeyPairPem>
+  ): Promise<{ plan: CertificatePlan; material: KeyPairPem; created: boolean }> {
+    const ns = f.ref.namespace;
+    const where = `${ns}/${plan.secretName}`;
+    const existing = await readKeyPair(cluster, ns, plan.secretName);
+    if (existing) {
+      validate(plan, existing, where);
+      return { plan, material: existing, created: false };
+    }
+    const material = await makeMaterial(plan, authorities);
+    if (await createSecret(f, cluster, plan.secretName, material)) return { plan, material, created: true };
+    const theirs = await readKeyPair(cluster, ns, plan.secretName);
+    if (!theirs) throw ApplicationFailure.retryable(`Secret ${where} vanished while being created`);
+    validate(plan, theirs, where);
+    return { plan, material: theirs, created: false };
   }
 
   async function createSecret(
@@ -267,7 +288,7 @@ export function createHostedControlPlaneActivities(clients: KubeClients): Hosted
     cluster: HostingCluster,
     name: string,
     pair: KeyPairPem
-  ): Promise<void> {
+  ): Promise<boolean> {
     const meta = clusterSecretMeta(f.clusterName, f.ref.name, 'certificates');
     const body = owned(f, cluster, {
       apiVersion: 'v1',
@@ -277,11 +298,13 @@ export function createHostedControlPlaneActivities(clients: KubeClients): Hosted
       data: { 'tls.crt': encode(pair.cert), 'tls.key': encode(pair.key) },
     });
     // create, never apply: a Secret someone else created in the meantime is theirs and is kept.
-    await hostingCall(cluster, `create Secret ${f.ref.namespace}/${name}`, async () => {
+    return hostingCall(cluster, `create Secret ${f.ref.namespace}/${name}`, async () => {
       try {
         await cluster.core.createNamespacedSecret({ namespace: f.ref.namespace, body });
+        return true;
       } catch (err) {
-        if ((err as { code?: number }).code !== 409) throw err;
+        if (httpStatusOf(err) !== 409) throw err;
+        return false;
       }
     });
   }
