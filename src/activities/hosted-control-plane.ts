@@ -23,6 +23,7 @@ import {
   k0sClusterConfig,
   resolveEndpoint,
   serviceManifest,
+  staleServiceNames,
   usesEtcd,
   type CertificatePlan,
   type EndpointResolution,
@@ -367,11 +368,26 @@ export function createHostedControlPlaneActivities(clients: KubeClients): Hosted
     }
   }
 
+  /** After a `service.type` change, the Service under the old type's name; only one k0sflow made. */
+  async function deleteStaleServices(f: ControlPlaneFacts, cluster: HostingCluster): Promise<void> {
+    const ns = f.ref.namespace;
+    for (const name of staleServiceNames(f.ref.name, f.clusterName, f.spec.service.type)) {
+      const svc = await hostingCall(cluster, `read Service ${ns}/${name}`, () =>
+        nullIfNotFound(() => cluster.core.readNamespacedService({ namespace: ns, name }))
+      );
+      if (svc?.metadata?.labels?.[MANAGED_BY_LABEL] !== MANAGED_BY) continue;
+      await hostingCall(cluster, `delete Service ${ns}/${name}`, () =>
+        nullIfNotFound(() => cluster.core.deleteNamespacedService({ namespace: ns, name }))
+      );
+    }
+  }
+
   async function apply(f: ControlPlaneFacts, cluster: HostingCluster): Promise<ApplyResult> {
     const ctx = contextOf(f);
     const ns = f.ref.namespace;
     const names = hostedNames(f.ref.name, f.clusterName, f.spec.service.type);
     await applyAll(f, cluster, [serviceManifest(ctx)]);
+    await deleteStaleServices(f, cluster);
     const service = await serviceFacts(cluster, ns, names.service);
     const resolution: EndpointResolution = resolveEndpoint(
       f.spec,

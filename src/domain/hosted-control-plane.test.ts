@@ -18,6 +18,7 @@ import {
   planHostedStatus,
   resolveEndpoint,
   serviceManifest,
+  staleServiceNames,
   volumeNameForPath,
   type HostedContext,
   type HostedSpec,
@@ -51,6 +52,7 @@ describe('names and versions', () => {
     });
     expect(hostedNames('cp', 'demo', 'LoadBalancer').service).toBe('kmc-cp-lb');
     expect(hostedNames('cp', 'demo', 'ClusterIP').service).toBe('kmc-cp');
+    expect(staleServiceNames('cp', 'demo', 'NodePort')).toEqual(['kmc-cp', 'kmc-cp-lb']);
   });
 
   it('turns any version notation into an image tag', () => {

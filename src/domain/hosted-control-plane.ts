@@ -59,6 +59,15 @@ export function hostedNames(
   };
 }
 
+/** The names the control plane's Service had under the other Service types: left over after a type change. */
+export function staleServiceNames(cpName: string, clusterName: string, type: ServiceSpec['type']): string[] {
+  const current = hostedNames(cpName, clusterName, type).service;
+  const all = (['ClusterIP', 'NodePort', 'LoadBalancer'] as const).map(
+    (t) => hostedNames(cpName, clusterName, t).service
+  );
+  return all.filter((name) => name !== current);
+}
+
 /** The Secrets of the cluster's PKI, as Cluster API names them (`<cluster>-<purpose>`). */
 export type CertificatePurpose =
   'ca' | 'sa' | 'proxy' | 'etcd' | 'apiserver-etcd-client' | 'etcd-server' | 'etcd-peer';

@@ -41,6 +41,7 @@ const step = proxyActivities<HostedControlPlaneActivities>({
 const PROGRESS_POLL = '3 seconds';
 const HEALTH_POLL = '2 minutes';
 const CLEANUP_ATTEMPTS = 3;
+const CLEANUP_RETRY = '30 seconds';
 /** Failures that bad input or an unreachable cluster cause: reported, retried on a timer or on change. */
 const REPORTED_FAILURES: Record<string, { reason: string; retryAfter?: string }> = {
   HostingClusterUnavailable: { reason: 'HostingClusterUnavailable', retryAfter: '30 seconds' },
@@ -189,9 +190,11 @@ class HostedControlPlaneRun {
       try {
         await step.deleteHostedControlPlane(ref);
       } catch (err) {
-        // A hosting cluster that is gone for good must not keep the object forever: say so and let go.
-        if (++this.cleanupFailures < CLEANUP_ATTEMPTS) throw err;
+        // The object will not change any more, so a failure is retried on a timer, not on the next
+        // change; a hosting cluster that is gone for good must not keep it forever: say so and let go.
         const { message } = failureOf(err);
+        ctx.state.lastError = message;
+        if (++this.cleanupFailures < CLEANUP_ATTEMPTS) return { kind: 'requeue', after: CLEANUP_RETRY };
         await kube.recordEvent({ ref, type: 'Warning', reason: 'CleanupFailed', message });
       }
       ctx.state.step = 'removeFinalizer';

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 
 import {
   AppsV1Api,
+  EventsV1Api,
   CoreV1Api,
   KubeConfig,
   PatchStrategy,
@@ -328,6 +329,42 @@ describe('K0smotronControlPlane: the hosted control plane', () => {
         'default'
       );
     }
+    // ClusterIP → NodePort on another port: the old Service goes, the endpoint and kubeconfig follow.
+    const nodePort = await freeNodePort(kube);
+    await kube.custom.patchNamespacedCustomObject(
+      {
+        ...KMC,
+        namespace: ns,
+        name: 'cip',
+        body: { spec: { service: { type: 'NodePort', apiPort: nodePort, konnectivityPort: nodePort + 1 } } },
+      },
+      mergePatch()
+    );
+    const moved = await eventually(
+      async () => {
+        const cp = await getControlPlane(kube, ns, 'cip');
+        expect(cp.spec.controlPlaneEndpoint?.port).toBe(nodePort);
+        expect(cpCondition(cp, 'Ready')?.status).toBe('True');
+        expect(await rejection(kube.core.readNamespacedService({ namespace: ns, name: 'kmc-cip' }))).toMatch(
+          /not found/
+        );
+        return cp;
+      },
+      180_000,
+      1000
+    );
+    await kube.core.readNamespacedService({ namespace: ns, name: 'kmc-cip-nodeport' });
+    const movedConfig = await secretText(kube, ns, 'cip-kubeconfig', 'value');
+    expect(movedConfig).toContain(`:${nodePort}`);
+    expect(moved.spec.controlPlaneEndpoint?.host).not.toBe(cipService.spec?.clusterIP);
+    await eventually(
+      async () =>
+        expect(await kubectlWith(movedConfig, ['get', 'namespace', 'default', '-o', 'name'])).toContain(
+          'default'
+        ),
+      60_000,
+      1000
+    );
     // Not needed further: give their API servers back.
     for (const name of ['lb', 'cip'])
       await kube.custom.deleteNamespacedCustomObject({ ...KMC, namespace: ns, name });
@@ -439,6 +476,33 @@ describe('K0smotronControlPlane: the hosted control plane', () => {
       120_000,
       1000
     );
+  });
+
+  it('a hosting cluster that cannot be reached does not keep a deleted control plane forever', async () => {
+    await createAll(
+      kube,
+      ns,
+      seedObjects('orphan', 30000, { kubeconfigRef: { name: 'nowhere', namespace: ns, key: 'value' } })
+    );
+    const waiting = await controlPlaneReason(
+      kube,
+      ns,
+      'orphan',
+      'Ready',
+      'HostingClusterUnavailable',
+      60_000
+    );
+    expect(waiting.metadata.finalizers).toContain('k0sflow.dev/finalizer');
+    await kube.custom.deleteNamespacedCustomObject({ ...KMC, namespace: ns, name: 'orphan' });
+    // Three attempts 30 s apart, then a Warning and the finalizer goes.
+    await eventually(
+      async () => expect(await rejection(getControlPlane(kube, ns, 'orphan'))).toMatch(/not found/),
+      150_000,
+      1000
+    );
+    const events = await kube.config.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: ns });
+    const warning = events.items.find((e) => e.regarding?.name === 'orphan' && e.reason === 'CleanupFailed');
+    expect(warning?.note).toMatch(/nowhere.*not found/);
   });
 
   it('delete removes everything it made, keeps what the user brought, and the workflow ends', async () => {
