@@ -17,7 +17,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { AppsV1Api, type KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
@@ -28,15 +28,19 @@ import {
   createAll,
   createNamespace,
   managementKube,
-  parseManifests,
   readLog,
   startK0sflow,
   temporalClient,
   type K0sflowProcess,
   type Kube,
 } from '../test/harness/env.js';
-import { KMC, cpCondition, freeNodePort, type ControlPlaneObject } from '../test/harness/hosted.js';
-import { seedManifest } from '../test/harness/seeds.js';
+import {
+  KMC,
+  cpCondition,
+  freeNodePort,
+  seedObjects,
+  type ControlPlaneObject,
+} from '../test/harness/hosted.js';
 import { down, readPodDoubleStatus, up, type PodDoubleStatus } from '../test/proving-ground/index.js';
 import { busyPercent, machineCpu, processCpuSeconds } from './measure.js';
 
@@ -63,7 +67,6 @@ const SHORT: Record<Activity, string> = {
 const PROCESSES = ['kube-apiserver', 'kube-controller-manager', 'etcd'] as const;
 type ProcessKind = (typeof PROCESSES)[number];
 
-const SEED_KINDS = ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'];
 const POLL_MS = 500;
 /** After the last control plane is Available, before histories are read: lets the last workflow tasks land. */
 const SETTLE_MS = 2_000;
@@ -371,21 +374,6 @@ async function readHistory(client: Client, workflowId: string): Promise<HistoryF
 }
 
 // ---------------------------------------------------------------- the control planes
-
-/** The seed's three objects, renamed to `name`, the control plane on `apiPort` (as the integration test does). */
-function seedObjects(name: string, apiPort: number): KubernetesObject[] {
-  return parseManifests(seedManifest('remote-machine-provider', SEED_KINDS, 0)).map((o) => {
-    const obj = structuredClone(o) as KubernetesObject & { spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-    obj.metadata = { ...obj.metadata, name };
-    if (obj.kind === 'Cluster') {
-      obj.spec.controlPlaneRef.name = name;
-      obj.spec.infrastructureRef.name = name;
-    }
-    if (obj.kind === 'K0smotronControlPlane')
-      obj.spec = { ...obj.spec, service: { ...obj.spec.service, apiPort, konnectivityPort: apiPort + 1 } };
-    return obj;
-  });
-}
 
 /** `count` node ports, distinct and free (with the next one, for konnectivity). */
 async function freeNodePorts(kube: Kube, count: number): Promise<number[]> {

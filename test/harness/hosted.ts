@@ -9,7 +9,10 @@ import { promisify } from 'node:util';
 
 import { kindInfo } from '../../src/domain/api/index.js';
 import { kubectlPath } from '../proving-ground/index.js';
-import { eventually, type Kube } from './env.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+import { eventually, parseManifests, type Kube } from './env.js';
+import { seedManifest } from './seeds.js';
 import type { Condition } from './machines.js';
 
 const run = promisify(execFile);
@@ -110,5 +113,31 @@ export function servingCertificateIssuer(host: string, port: number, ca: string)
     });
     socket.setTimeout(10_000, () => socket.destroy(new Error('TLS handshake timed out')));
     socket.on('error', reject);
+  });
+}
+
+const SEED_KINDS = ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'];
+
+/** The seed's three objects, renamed to `name`, the control plane on `apiPort`. */
+export function seedObjects(
+  name: string,
+  apiPort: number,
+  cpSpec: Record<string, unknown> = {}
+): KubernetesObject[] {
+  return parseManifests(seedManifest('remote-machine-provider', SEED_KINDS, 0)).map((o) => {
+    const obj = structuredClone(o) as KubernetesObject & { spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    obj.metadata = { ...obj.metadata, name };
+    if (obj.kind === 'Cluster') {
+      obj.spec.controlPlaneRef.name = name;
+      obj.spec.infrastructureRef.name = name;
+    }
+    if (obj.kind === 'K0smotronControlPlane') {
+      obj.spec = {
+        ...obj.spec,
+        ...cpSpec,
+        service: { ...obj.spec.service, ...(cpSpec.service ?? {}), apiPort, konnectivityPort: apiPort + 1 },
+      };
+    }
+    return obj;
   });
 }

@@ -15,7 +15,6 @@ import {
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
-  type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 
@@ -25,7 +24,6 @@ import {
   createNamespace,
   eventually,
   managementKube,
-  parseManifests,
   provingGround,
   rejection,
   startK0sflow,
@@ -42,43 +40,18 @@ import {
   getControlPlane,
   kubectlWith,
   secretText,
+  seedObjects,
   servingCertificateIssuer,
 } from '../harness/hosted.js';
 import { CLUSTER } from '../harness/resources.js';
-import { seedManifest } from '../harness/seeds.js';
 
 const run = promisify(execFile);
-const SEED_KINDS = ['Cluster', 'K0smotronControlPlane', 'RemoteCluster'];
 const mergePatch = (): ReturnType<typeof setHeaderOptions> =>
   setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 interface ClusterObject {
   spec: { controlPlaneEndpoint?: { host: string; port: number } };
   status?: { conditions?: { type: string; status: string; reason: string }[] };
-}
-
-/** The seed's three objects, renamed to `name`, the control plane on `apiPort`. */
-function seedObjects(
-  name: string,
-  apiPort: number,
-  cpSpec: Record<string, unknown> = {}
-): KubernetesObject[] {
-  return parseManifests(seedManifest('remote-machine-provider', SEED_KINDS, 0)).map((o) => {
-    const obj = structuredClone(o) as KubernetesObject & { spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
-    obj.metadata = { ...obj.metadata, name };
-    if (obj.kind === 'Cluster') {
-      obj.spec.controlPlaneRef.name = name;
-      obj.spec.infrastructureRef.name = name;
-    }
-    if (obj.kind === 'K0smotronControlPlane') {
-      obj.spec = {
-        ...obj.spec,
-        ...cpSpec,
-        service: { ...obj.spec.service, ...(cpSpec.service ?? {}), apiPort, konnectivityPort: apiPort + 1 },
-      };
-    }
-    return obj;
-  });
 }
 
 describe('K0smotronControlPlane: the hosted control plane', () => {
