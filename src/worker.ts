@@ -14,6 +14,8 @@ export interface WorkerOptions {
   kube: KubeClients;
   identity?: string;
   maxConcurrentActivities?: number;
+  /** Lifetime of join tokens when a Cluster's annotation does not say (default 24 h). */
+  tokenTtlSeconds?: number;
 }
 
 /** The worker: every workflow and activity of k0sflow on one task queue. */
@@ -23,7 +25,9 @@ export async function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: workflowsEntry(),
-    activities: createActivities(opts.kube),
+    activities: createActivities(opts.kube, {
+      ...(opts.tokenTtlSeconds ? { tokenTtlSeconds: opts.tokenTtlSeconds } : {}),
+    }),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 50,
     ...(opts.identity ? { identity: opts.identity } : {}),
   });

@@ -13,6 +13,7 @@ import { FIELD_MANAGER } from './objects.js';
 import {
   errorMessage,
   isNotFound,
+  isConnectionError,
   isPermanentHttpError,
   reuseConnections,
   type KubeClients,
@@ -118,12 +119,4 @@ export async function hostingCall<T>(
       throw unavailable(`hosting cluster unreachable: ${message}`);
     throw ApplicationFailure.retryable(message, 'KubernetesRequestFailed');
   }
-}
-
-function isConnectionError(err: unknown): boolean {
-  const cause = (err as { cause?: unknown }).cause;
-  const text = `${errorMessage(err)} ${cause instanceof Error ? cause.message : ''}`;
-  return /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|fetch failed|certificate|self.signed/i.test(
-    text
-  );
 }

@@ -111,3 +111,12 @@ export function errorMessage(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
+
+/** The server could not be reached or not be trusted: waiting helps, sending again at once does not. */
+export function isConnectionError(err: unknown): boolean {
+  const cause = (err as { cause?: unknown }).cause;
+  const text = `${errorMessage(err)} ${cause instanceof Error ? cause.message : ''}`;
+  return /ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|fetch failed|certificate|self.signed/i.test(
+    text
+  );
+}

@@ -13,6 +13,15 @@ export interface MachineView {
   dataSecretName?: string;
   /** spec.bootstrap.configRef.kind: K0sWorkerConfig, K0sControllerConfig, … */
   bootstrapConfigKind?: string;
+  /** spec.version: the Kubernetes version the Machine asks for. */
+  version?: string;
+  /** spec.providerID, copied by CAPI from the infrastructure machine. */
+  providerID?: string;
+  /** status.nodeRef.name: the Node CAPI matched to the Machine. */
+  nodeName?: string;
+  /** metadata.creationTimestamp (RFC 3339). */
+  createdAt?: string;
+  labels?: Record<string, string>;
   deleting: boolean;
 }
 
@@ -26,11 +35,20 @@ export interface MachineActivities {
 }
 
 interface RawMachine {
-  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  metadata: {
+    name: string;
+    uid: string;
+    deletionTimestamp?: string;
+    creationTimestamp?: string | Date;
+    labels?: Record<string, string>;
+  };
   spec?: {
     clusterName?: string;
+    version?: string;
+    providerID?: string;
     bootstrap?: { dataSecretName?: string; configRef?: { kind?: string } };
   };
+  status?: { nodeRef?: { name?: string } };
 }
 
 export function createMachineActivities(clients: KubeClients): MachineActivities {
@@ -51,6 +69,13 @@ export function createMachineActivities(clients: KubeClients): MachineActivities
             ...(m.spec?.clusterName ? { clusterName: m.spec.clusterName } : {}),
             ...(bootstrap?.dataSecretName ? { dataSecretName: bootstrap.dataSecretName } : {}),
             ...(bootstrap?.configRef?.kind ? { bootstrapConfigKind: bootstrap.configRef.kind } : {}),
+            ...(m.spec?.version ? { version: m.spec.version } : {}),
+            ...(m.spec?.providerID ? { providerID: m.spec.providerID } : {}),
+            ...(m.status?.nodeRef?.name ? { nodeName: m.status.nodeRef.name } : {}),
+            ...(m.metadata.creationTimestamp
+              ? { createdAt: new Date(m.metadata.creationTimestamp).toISOString() }
+              : {}),
+            ...(m.metadata.labels ? { labels: m.metadata.labels } : {}),
             deleting: m.metadata.deletionTimestamp !== undefined,
           };
         } catch (err) {

@@ -17,6 +17,8 @@ export interface ClusterView {
   /** v1beta2 `status.initialization.infrastructureProvisioned` (v1beta1: `status.infrastructureReady`). */
   infrastructureProvisioned: boolean;
   controlPlaneEndpoint?: { host: string; port: number };
+  /** v1beta2 `status.initialization.controlPlaneInitialized`, or its `ControlPlaneInitialized` condition. */
+  controlPlaneInitialized: boolean;
 }
 
 export interface FinalizerInput {
@@ -97,14 +99,22 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
           const c = (await custom.getNamespacedCustomObject({ ...CLUSTER_RESOURCE, namespace, name })) as {
             metadata: { uid: string };
             spec?: { paused?: boolean; controlPlaneEndpoint?: { host?: string; port?: number } };
-            status?: { initialization?: { infrastructureProvisioned?: boolean } };
+            status?: {
+              initialization?: { infrastructureProvisioned?: boolean; controlPlaneInitialized?: boolean };
+              conditions?: { type?: string; status?: string }[];
+            };
           };
           const endpoint = c.spec?.controlPlaneEndpoint;
+          const initializedCondition = c.status?.conditions?.some(
+            (cond) => cond.type === 'ControlPlaneInitialized' && cond.status === 'True'
+          );
           return {
             name,
             uid: c.metadata.uid,
             paused: c.spec?.paused === true,
             infrastructureProvisioned: c.status?.initialization?.infrastructureProvisioned === true,
+            controlPlaneInitialized:
+              c.status?.initialization?.controlPlaneInitialized === true || initializedCondition === true,
             ...(endpoint?.host
               ? { controlPlaneEndpoint: { host: endpoint.host, port: endpoint.port ?? 6443 } }
               : {}),

@@ -11,15 +11,18 @@ import {
   type ResourceType,
 } from '../domain/resources.js';
 import { clusterNameOf } from '../domain/snapshot.js';
-import { poolWorkflowId, workflowIdFor } from '../domain/workflow-id.js';
+import { BOOTSTRAP_CONFIG_KINDS } from '../domain/bootstrap-config.js';
+import { poolWorkflowId, tokenRotationWorkflowId, workflowIdFor } from '../domain/workflow-id.js';
 import {
   POOL_WORKFLOW_TYPE,
+  TOKEN_ROTATION_WORKFLOW_TYPE,
   WORKFLOW_TYPE_BY_KIND,
   objectChangedSignal,
   searchAttributes,
   type EntityInput,
   type ObjectHint,
   type PoolInput,
+  type TokenRotationInput,
 } from '../workflows/messages.js';
 import { errorText, type Logger } from '../util/log.js';
 import { KeyedQueue, type Lane } from './signal-queue.js';
@@ -48,8 +51,14 @@ interface Tracked {
   running?: boolean;
 }
 
-/** Who gets a signal: the workflow of one object, or the workflow of a pool of PooledRemoteMachines. */
-type Target = { ref: ObjectRef; pool?: undefined } | { pool: PoolInput; ref?: undefined };
+/**
+ * Who gets a signal: the workflow of one object, of a pool of PooledRemoteMachines, or of a Cluster's
+ * join-token rotation.
+ */
+type Target =
+  | { ref: ObjectRef; pool?: undefined; rotation?: undefined }
+  | { pool: PoolInput; ref?: undefined; rotation?: undefined }
+  | { rotation: TokenRotationInput; ref?: undefined; pool?: undefined };
 
 interface Pending {
   target: Target;
@@ -67,6 +76,8 @@ export class Bridge {
   private readonly dependencyFingerprints = new Map<string, string>();
   /** Pool workflows known to run: a plain signal is enough. */
   private readonly runningPools = new Set<string>();
+  /** Clusters whose token-rotation workflow this bridge has started (or found running). */
+  private readonly rotations = new Set<string>();
   private readonly watchers: ResourceWatcher[] = [];
   private readonly queue: KeyedQueue<Pending>;
 
@@ -142,6 +153,7 @@ export class Bridge {
     // Only changes that can matter to a claim wake the pool: not every status write of its 100 machines.
     this.wakePoolOf(event, ref.kind);
     const clusterName = clusterNameOf(meta);
+    if (clusterName && isBootstrapConfig(ref.kind)) this.ensureRotation(meta.namespace, clusterName, event);
     this.remember(key, {
       ref,
       fingerprint,
@@ -173,6 +185,19 @@ export class Bridge {
     );
   }
 
+  /** Once per Cluster and bridge lifetime: the rotation workflow keeps itself going on timers. */
+  private ensureRotation(namespace: string, clusterName: string, event: WatchEvent): void {
+    const workflowId = tokenRotationWorkflowId(namespace, clusterName);
+    if (this.rotations.has(workflowId)) return;
+    this.rotations.add(workflowId);
+    this.queue.add(
+      workflowId,
+      { target: { rotation: { namespace, clusterName } }, hint: { cause: 'bootstrap config' } },
+      event.receivedAt,
+      laneOf(event)
+    );
+  }
+
   /** A PooledRemoteMachine added, freed, reserved or edited wakes its pool's workflow. */
   private onPooledMachine(event: WatchEvent): void {
     const { metadata, spec, status } = event.object as {
@@ -193,16 +218,24 @@ export class Bridge {
       this.wakePool({ namespace: metadata.namespace, pool: spec.pool }, event, 'PooledRemoteMachine');
   }
 
-  /** A Machine wakes the infrastructure machine it points at when what that machine waits for moves. */
+  /**
+   * A Machine wakes the infrastructure machine and the bootstrap config it points at when what they wait
+   * for moves (bootstrap data, providerID, nodeRef, deletion).
+   */
   private onMachine(event: WatchEvent): void {
     const { metadata } = event.object;
     const spec = event.object.spec as MachineSpecView | undefined;
-    const infra = spec?.infrastructureRef;
-    if (!infra?.name || !infra.kind || !(infra.kind in WORKFLOW_TYPE_BY_KIND)) return;
-    if (!this.dependencyChanged(`Machine/${keyOf(metadata)}`, event, machineRelevance(metadata, spec)))
-      return;
-    const tracked = this.tracked.get(`${infra.kind}/${metadata.namespace}/${infra.name}`);
-    if (tracked) this.wakeDependant(tracked, 'Machine', event);
+    const status = event.object.status as MachineStatusView | undefined;
+    const refs = [spec?.infrastructureRef, spec?.bootstrap?.configRef].filter(
+      (r): r is { kind: string; name: string } => !!r?.name && !!r.kind && r.kind in WORKFLOW_TYPE_BY_KIND
+    );
+    if (refs.length === 0) return;
+    const relevant = machineRelevance(metadata, spec, status);
+    if (!this.dependencyChanged(`Machine/${keyOf(metadata)}`, event, relevant)) return;
+    for (const r of refs) {
+      const tracked = this.tracked.get(`${r.kind}/${metadata.namespace}/${r.name}`);
+      if (tracked) this.wakeDependant(tracked, 'Machine', event);
+    }
   }
 
   /** Tells the workflow of `tracked` that something it depends on (`cause`) changed. */
@@ -231,6 +264,9 @@ export class Bridge {
   private onCluster(event: WatchEvent): void {
     const { metadata, status } = event.object;
     const clusterKey = keyOf(metadata);
+    // Its rotation workflow ends with the Cluster: one of the same name later needs a new one.
+    if (event.type === 'delete')
+      this.rotations.delete(tokenRotationWorkflowId(metadata.namespace, metadata.name));
     const relevant = dependencyFingerprint(metadata, status);
     if (!this.dependencyChanged(`Cluster/${clusterKey}`, event, relevant)) return;
     for (const key of this.byCluster.get(clusterKey) ?? []) {
@@ -268,6 +304,7 @@ export class Bridge {
 
   private async signal({ target, hint }: Pending): Promise<void> {
     if (target.pool) return this.signalPool(target.pool, hint);
+    if (target.rotation) return this.startRotation(target.rotation, hint);
     const { ref } = target;
     const workflowId = workflowIdFor(ref);
     const tracked = this.tracked.get(`${ref.kind}/${ref.namespace}/${ref.name}`);
@@ -314,6 +351,22 @@ export class Bridge {
     this.runningPools.add(workflowId);
   }
 
+  private async startRotation(rotation: TokenRotationInput, hint: ObjectHint): Promise<void> {
+    await this.opts.temporal.workflow.signalWithStart(TOKEN_ROTATION_WORKFLOW_TYPE, {
+      workflowId: tokenRotationWorkflowId(rotation.namespace, rotation.clusterName),
+      taskQueue: this.opts.taskQueue,
+      args: [rotation],
+      signal: objectChangedSignal,
+      signalArgs: [hint],
+      typedSearchAttributes: [
+        { key: searchAttributes.kind, value: 'TokenRotation' },
+        { key: searchAttributes.namespace, value: rotation.namespace },
+        { key: searchAttributes.name, value: rotation.clusterName },
+        { key: searchAttributes.cluster, value: rotation.clusterName },
+      ],
+    });
+  }
+
   private async signalWithStart(
     ref: ObjectRef,
     hint: ObjectHint,
@@ -338,20 +391,34 @@ export class Bridge {
 
 interface MachineSpecView {
   infrastructureRef?: { kind?: string; name?: string };
-  bootstrap?: { dataSecretName?: string; configRef?: { kind?: string } };
+  bootstrap?: { dataSecretName?: string; configRef?: { kind?: string; name?: string } };
+  providerID?: string;
+  version?: string;
 }
 
-/** What of a Machine its infrastructure machine waits for or acts on. */
+interface MachineStatusView {
+  nodeRef?: { name?: string };
+}
+
+/** What of a Machine its infrastructure machine and bootstrap config wait for or act on. */
 function machineRelevance(
   metadata: WatchEvent['object']['metadata'],
-  spec: MachineSpecView | undefined
+  spec: MachineSpecView | undefined,
+  status: MachineStatusView | undefined
 ): unknown {
   return {
     uid: metadata.uid,
     deleting: metadata.deletionTimestamp ?? null,
     data: spec?.bootstrap?.dataSecretName ?? null,
     bootstrapKind: spec?.bootstrap?.configRef?.kind ?? null,
+    providerID: spec?.providerID ?? null,
+    version: spec?.version ?? null,
+    node: status?.nodeRef?.name ?? null,
   };
+}
+
+function isBootstrapConfig(kind: string): boolean {
+  return (BOOTSTRAP_CONFIG_KINDS as readonly string[]).includes(kind);
 }
 
 function laneOf(event: WatchEvent): Lane {

@@ -9,6 +9,7 @@ import {
 import { resolveTemporalSettings, type TemporalFlags } from '../temporal-config.js';
 import { errorText } from '../util/log.js';
 import { entityStateQuery, retryUpdate, searchAttributes, type EntityState } from '../workflows/messages.js';
+import { fail, out, warn } from './output.js';
 
 const KIND = 'RemoteMachine';
 
@@ -212,17 +213,4 @@ function notFound(object: ObjectName, temporalNamespace: string): string {
 
 function deadline(): number {
   return Date.now() + CALL_TIMEOUT_MS;
-}
-
-function out(text: string): void {
-  process.stdout.write(text + '\n');
-}
-
-function warn(text: string): void {
-  process.stderr.write(text + '\n');
-}
-
-function fail(text: string): void {
-  warn(text);
-  process.exitCode = 1;
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 
+import { DEFAULT_TOKEN_TTL_SECONDS } from '../domain/join-token.js';
 import type { TemporalFlags } from '../temporal-config.js';
 import { errorText, isLogLevel, type LogLevel } from '../util/log.js';
 import { parseObjectName, retryMachine, statusMachine, type ObjectName } from './machine.js';
 import { run } from './run.js';
+import { parseTokenTtl, rotateTokens } from './tokens.js';
 
 function parseLogLevel(value: string): LogLevel {
   if (!isLogLevel(value)) throw new InvalidArgumentError('one of debug, info, warn, error');
@@ -90,6 +92,12 @@ export function buildProgram(): Command {
     .option('--no-bridge', 'run the worker only')
     .option('--no-worker', 'run the bridge only')
     .option('--relist-interval <seconds>', 'full relist period of every watch', parsePositiveInt, 600)
+    .addOption(
+      new Option('--token-ttl <duration>', "join tokens' lifetime unless a Cluster's annotation says")
+        .env('K0SFLOW_TOKEN_TTL')
+        .default(DEFAULT_TOKEN_TTL_SECONDS, '24h')
+        .argParser(parseTokenTtl)
+    )
     .action(async (o: Record<string, unknown>) => {
       await run({
         ...temporalFlags(o),
@@ -103,6 +111,7 @@ export function buildProgram(): Command {
         bridge: o.bridge as boolean,
         worker: o.worker as boolean,
         relistIntervalSeconds: o.relistInterval as number,
+        tokenTtlSeconds: o.tokenTtl as number,
       });
     });
 
@@ -129,6 +138,21 @@ export function buildProgram(): Command {
   ).action(async (object: ObjectName, o: Record<string, unknown>) => {
     await retryMachine(object, { ...temporalFlags(o), acceptHostKey: o.acceptHostKey === true });
   });
+
+  addTemporalOptions(
+    program
+      .command('rotate-tokens')
+      .description("run a pass of a Cluster's join-token rotation now and show what it did")
+      .addArgument(new Argument('<namespace/cluster>', 'the CAPI Cluster').argParser(parseObjectArgument))
+  )
+    .addOption(
+      new Option('--task-queue <name>', 'task queue, should the workflow have to be started')
+        .env('K0SFLOW_TASK_QUEUE')
+        .default('k0sflow')
+    )
+    .action(async (cluster: ObjectName, o: Record<string, unknown>) => {
+      await rotateTokens(cluster, { ...temporalFlags(o), taskQueue: o.taskQueue as string });
+    });
   return program;
 }
 

@@ -27,6 +27,8 @@ export interface RunOptions extends TemporalFlags {
   bridge: boolean;
   worker: boolean;
   relistIntervalSeconds: number;
+  /** Lifetime of join tokens unless a Cluster's annotation says otherwise. */
+  tokenTtlSeconds: number;
 }
 
 /** `k0sflow run`: the bridge (while leader) and the worker, until SIGINT or SIGTERM. */
@@ -44,6 +46,7 @@ export async function run(opts: RunOptions): Promise<void> {
     taskQueue: opts.taskQueue,
     kubernetes: kube.config.getCurrentCluster()?.server,
     watchNamespace: opts.watchNamespace ?? '(all)',
+    tokenTtlSeconds: opts.tokenTtlSeconds,
   });
 
   const stop = new AbortController();
@@ -86,6 +89,7 @@ async function runWorker({ opts, temporal, kube, identity, stop, log }: RunConte
       taskQueue: opts.taskQueue,
       kube,
       identity,
+      tokenTtlSeconds: opts.tokenTtlSeconds,
     });
     log.info('worker running', { taskQueue: opts.taskQueue });
     // Graceful: on stop the worker stops polling and lets running activities finish (or be cancelled)

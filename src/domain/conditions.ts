@@ -39,3 +39,16 @@ export function setCondition(
 export function rfc3339(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
+
+/** The v1beta2 contract's `Paused` condition, as every kind reports it. */
+export function pausedCondition(paused: boolean, generation: number): ConditionInput {
+  return paused
+    ? {
+        type: 'Paused',
+        status: 'True',
+        reason: 'Paused',
+        message: 'Reconciliation is paused',
+        observedGeneration: generation,
+      }
+    : { type: 'Paused', status: 'False', reason: 'NotPaused', observedGeneration: generation };
+}

@@ -5,7 +5,7 @@
  * (internal/controller/k0smotron.io) so that dashboards and scripts written for it keep working.
  */
 import type { HostedClusterSpec, PersistenceSpec, ServiceSpec } from './api/hosted-cluster.js';
-import { setCondition, type Condition } from './conditions.js';
+import { pausedCondition, setCondition, type Condition } from './conditions.js';
 import { stableJson } from './fingerprint.js';
 import { CLUSTER_NAME_LABEL } from './resources.js';
 
@@ -937,18 +937,6 @@ function keptCounts(current: HostedOwnedStatus): ReplicaCounts {
     updatedReplicas: current.updatedReplicas ?? 0,
     unavailableReplicas: current.unavailableReplicas ?? 0,
   };
-}
-
-function pausedCondition(paused: boolean, generation: number): Omit<Condition, 'lastTransitionTime'> {
-  return paused
-    ? {
-        type: 'Paused',
-        status: 'True',
-        reason: 'Paused',
-        message: 'Reconciliation is paused',
-        observedGeneration: generation,
-      }
-    : { type: 'Paused', status: 'False', reason: 'NotPaused', observedGeneration: generation };
 }
 
 function availableCondition(facts: HostedStatusFacts): Omit<Condition, 'lastTransitionTime'> {

@@ -12,3 +12,8 @@ export function workflowIdFor(ref: Pick<ObjectRef, 'kind' | 'namespace' | 'name'
 export function poolWorkflowId(namespace: string, pool: string): string {
   return `k0sflow/pool/${namespace}/${pool}`;
 }
+
+/** The one workflow that rotates the join tokens of a Cluster's machines. */
+export function tokenRotationWorkflowId(namespace: string, clusterName: string): string {
+  return `k0sflow/token-rotation/${namespace}/${clusterName}`;
+}

@@ -17,3 +17,14 @@ export const KUBE_CALL_OPTIONS = {
 } as const;
 
 export const kube = proxyActivities<ObjectActivities>(KUBE_CALL_OPTIONS);
+
+/** Calls into a child or hosting cluster: an unreachable one is reported by the activity, not retried long here. */
+export const CLUSTER_CALL_OPTIONS = {
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '20 seconds',
+    maximumAttempts: 5,
+  },
+} as const;

@@ -7,7 +7,6 @@ import type {
 } from '../activities/hosted-control-plane.js';
 import type { ObjectActivities } from '../activities/objects.js';
 import { K0smotronControlPlaneSpecSchema } from '../domain/api/controlplane.js';
-import { conditionTransitionEvent } from '../domain/events.js';
 import {
   hostedSpecProblem,
   hostedStatusUpToDate,
@@ -21,6 +20,7 @@ import { K0SFLOW_FINALIZER, type ObjectRef } from '../domain/resources.js';
 import { clusterNameOf, hasPausedAnnotation, isDeleting, type ObjectSnapshot } from '../domain/snapshot.js';
 import { KUBE_CALL_OPTIONS } from './activities.js';
 import { runEntity, type ReconcileContext, type ReconcileOutcome } from './entity.js';
+import { recordConditionEvents } from './condition-events.js';
 import { failureOf } from './failures.js';
 import type { EntityInput } from './messages.js';
 import { tagCluster } from './tags.js';
@@ -165,15 +165,13 @@ class HostedControlPlaneRun {
     if (!hostedStatusUpToDate(current, status)) {
       ctx.state.step = 'patchStatus';
       await kube.applyStatus({ ref: ctx.input.ref, status: { ...status } });
-      for (const type of ['Available', 'Ready']) {
-        const event = conditionTransitionEvent(
-          current?.conditions,
-          status.conditions ?? [],
-          type,
-          `${type} changed`
-        );
-        if (event) await kube.recordEvent({ ref: ctx.input.ref, ...event });
-      }
+      await recordConditionEvents(
+        kube.recordEvent,
+        ctx.input.ref,
+        current?.conditions,
+        status.conditions ?? [],
+        ['Available', 'Ready']
+      );
     }
     ctx.state.handledGeneration = object.metadata.generation ?? 0;
     ctx.state.step = undefined;

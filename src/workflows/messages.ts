@@ -46,6 +46,8 @@ export const searchAttributes = {
 
 /** Workflow type per kind. Kinds absent here are served (CRDs) but not yet driven. */
 export const WORKFLOW_TYPE_BY_KIND: Readonly<Record<string, string>> = {
+  K0sControllerConfig: 'bootstrapConfigWorkflow',
+  K0sWorkerConfig: 'bootstrapConfigWorkflow',
   K0smotronControlPlane: 'hostedControlPlaneWorkflow',
   RemoteCluster: 'remoteClusterWorkflow',
   RemoteMachine: 'remoteMachineWorkflow',
@@ -81,3 +83,35 @@ export interface PoolState {
 }
 
 export const poolStateQuery = defineQuery<PoolState>('poolState');
+
+export const TOKEN_ROTATION_WORKFLOW_TYPE = 'tokenRotationWorkflow';
+
+export interface TokenRotationInput {
+  namespace: string;
+  clusterName: string;
+}
+
+/** What one rotation pass did; names and ids only, never token material. */
+export interface RotationPassSummary {
+  /** Workflow time of the pass (RFC 3339). */
+  at: string;
+  revoked: { id: string; why: string }[];
+  /** `<kind>/<name>` of the configs given a new token and data. */
+  reissued: string[];
+  /** When the next pass is due at the latest (RFC 3339). */
+  nextCheckAt?: string;
+  /** The Cluster is paused: the pass did nothing. */
+  paused?: boolean;
+  error?: string;
+}
+
+export interface TokenRotationState {
+  passes: number;
+  revoked: number;
+  reissued: number;
+  last?: RotationPassSummary;
+}
+
+export const tokenRotationStateQuery = defineQuery<TokenRotationState>('state');
+/** `k0sflow rotate-tokens`: run a pass now and say what it did. */
+export const rotateTokensUpdate = defineUpdate<RotationPassSummary, []>('rotateTokens');

@@ -139,8 +139,11 @@ export function readyReason(
   }, timeoutMs);
 }
 
-/** Runs the k0sflow CLI from source against the proving ground's Temporal. */
-export async function k0sflowCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs the k0sflow CLI from source against the proving ground's Temporal, or the one given. */
+export async function k0sflowCli(
+  args: string[],
+  temporal?: { address: string; namespace: string }
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = provingGround();
   try {
     const { stdout, stderr } = await promisify(execFile)(
@@ -151,13 +154,13 @@ export async function k0sflowCli(args: string[]): Promise<{ code: number; stdout
         env: {
           ...process.env,
           NODE_OPTIONS: '',
-          TEMPORAL_ADDRESS: env.temporal.address,
-          TEMPORAL_NAMESPACE: env.temporal.namespace,
+          TEMPORAL_ADDRESS: temporal?.address ?? env.temporal.address,
+          TEMPORAL_NAMESPACE: temporal?.namespace ?? env.temporal.namespace,
           // The test proving ground runs no Web UI: any base shows how the link is built.
           TEMPORAL_UI_URL: env.temporal.uiUrl ?? 'http://temporal-ui.invalid',
           TEMPORAL_CONFIG_FILE: '/nonexistent',
         },
-        timeout: 60_000,
+        timeout: 120_000,
       }
     );
     return { code: 0, stdout, stderr };
