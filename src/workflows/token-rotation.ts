@@ -106,8 +106,11 @@ async function rotationPass(input: TokenRotationInput): Promise<RotationPassSumm
     const next = Math.min(plan.nextCheckAt ?? Infinity, plan.reissue.length > 0 ? renewNew : Infinity);
     if (Number.isFinite(next)) summary.nextCheckAt = rfc3339(new Date(next));
   } catch (err) {
-    summary.error = failureOf(err).message;
-    log.warn('token rotation pass failed', { error: summary.error });
+    const failure = failureOf(err);
+    summary.error = failure.message;
+    // Until the control plane has written its kubeconfig there is no child to hold tokens: a wait, not a fault.
+    if (failure.type === 'ChildKubeconfigMissing') log.info('token rotation waits', { error: summary.error });
+    else log.warn('token rotation pass failed', { error: summary.error });
   }
   return summary;
 }
