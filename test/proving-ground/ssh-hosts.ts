@@ -167,9 +167,17 @@ async function ensureRootfs(): Promise<string> {
       code === 0 ? resolve(out) : reject(new Error(`${script} exited with ${String(code)}`))
     );
   });
-  const rootfs = stdout.trim().split('\n').pop() ?? '';
+  const printed = stdout.trim().split('\n').pop() ?? '';
+  // Once seen in a full run: the script succeeded but its stdout came back empty. Its --path answer names
+  // the same cached image without building anything.
+  const rootfs = printed || (await rootfsPathOf(script));
   if (!existsSync(path.join(rootfs, 'usr/sbin/sshd'))) throw new Error(`no usable rootfs at '${rootfs}'`);
   return rootfs;
+}
+
+async function rootfsPathOf(script: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('bash', [script, '--path']);
+  return stdout.trim();
 }
 
 function ipToInt(ip: string): number {
