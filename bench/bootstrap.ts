@@ -13,10 +13,8 @@
 // Machines (their configs go with them) and runs it again (their tokens go). It prints a table per size
 // and a summary and writes every figure to .proving-ground/bootstrap-bench/results.json. Benches print;
 // they never fail on a timing (exit 1 only when the bench itself could not run). See bench/README.md.
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync, readdirSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 import {
   CoreV1Api,
@@ -26,9 +24,6 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import proto from '@temporalio/proto';
-import type { temporal } from '@temporalio/proto';
-import { Command, InvalidArgumentError } from 'commander';
 
 import { BOOTSTRAP_GROUP } from '../src/domain/api/groups.js';
 import { MANAGED_BY_LABEL, TOKEN_NAMESPACE, TOKEN_SECRET_TYPE, labelSafe } from '../src/domain/join-token.js';
@@ -40,21 +35,51 @@ import {
   eventually,
   managementKube,
   readLog,
-  startK0sflow,
-  temporalClient,
   type K0sflowProcess,
   type Kube,
 } from '../test/harness/env.js';
 import { controlPlaneReason, freeNodePort, secretText, seedObjects } from '../test/harness/hosted.js';
 import { k0sflowCli, type Condition } from '../test/harness/machines.js';
 import { CLUSTER, MACHINE, RM } from '../test/harness/resources.js';
-import { down, up } from '../test/proving-ground/index.js';
-import { busyPercent, machineCpu, processCpuSeconds } from './measure.js';
+import {
+  completedActivities,
+  countEvents,
+  fetchEvents,
+  historyBytes,
+  payloadJson,
+  tsMs,
+  workflowDone,
+  workflowStartedAt,
+  workflowTasks,
+  type CompletedActivity,
+  type HistoryEvent,
+} from './history.js';
+import {
+  benchDir,
+  parseSizesOption,
+  runBench,
+  runningK0sflow,
+  runSizes,
+  startBenchK0sflowReady,
+} from './lifecycle.js';
+import {
+  cpuMeter,
+  IDLE_MS,
+  latestMs,
+  pollFirstSeen,
+  pollUntil,
+  processCpuSeconds,
+  round,
+  SETTLE_MS,
+  sinceMs,
+  sleep,
+  summarize,
+  type CpuFigures,
+  type Summary,
+} from './measure.js';
+import { cpuText, errorText, figuresLine, num, pct, sayAs, secs, table, writeResults } from './report.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '..');
-const DIR = join(repoRoot, '.proving-ground', 'bootstrap-bench');
-const RESULTS = join(DIR, 'results.json');
+const { dir: DIR, results: RESULTS } = benchDir('bootstrap-bench');
 
 const CLUSTER_NAME = 'bootstrap-bench';
 const KWC = { group: BOOTSTRAP_GROUP, version: 'v1beta1', plural: 'k0sworkerconfigs' };
@@ -62,32 +87,13 @@ const KWC = { group: BOOTSTRAP_GROUP, version: 'v1beta1', plural: 'k0sworkerconf
 const MACHINE_ADDRESS = '192.0.2.1';
 const PAUSED_ANNOTATION = 'cluster.x-k8s.io/paused';
 
-const POLL_MS = 500;
-/** After the last config is ready, before histories are read: lets the last workflow tasks land. */
-const SETTLE_MS = 2_000;
-/** k0sflow and the machine measured idle this long before each size's creates, as a baseline. */
-const IDLE_MS = 5_000;
 const MAX_SIZE = 200;
-
-interface Summary {
-  count: number;
-  p50: number;
-  p90: number;
-  max: number;
-}
 
 /** A process's CPU seconds over a measurement (the busiest ones of the machine). */
 interface ProcessCpu {
   pid: number;
   name: string;
   cpuSeconds: number;
-}
-
-interface CpuFigures {
-  /** CPU seconds (user + system) the k0sflow process used. */
-  k0sflowSeconds: number | null;
-  /** Busy share of all the machine's cores, every process (the bench, the proving ground, others). */
-  machineBusyPercent: number | null;
 }
 
 /** One activity call from a history: scheduled → started (queue) → completed (run), ms. */
@@ -228,31 +234,8 @@ interface ClusterSetup {
 
 // ---------------------------------------------------------------- small helpers
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-type Timestamp = { seconds?: LongLike; nanos?: number | null } | null | undefined;
-type LongLike = number | { toNumber(): number } | null | undefined;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const say = (msg: string): void => void process.stderr.write(`bench:bootstrap: ${msg}\n`);
-const round = (n: number): number => Math.round(n * 10) / 10;
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const asNumber = (v: LongLike): number =>
-  v === null || v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber();
+const say = sayAs('bench:bootstrap');
 const machineName = (n: number, i: number): string => `bench-${n}-${String(i).padStart(3, '0')}`;
-const sinceMs = (t0: number): number => round(performance.now() - t0);
-
-/** Starts a CPU measurement of `pid` and of the whole machine; the returned function ends it. */
-function cpuMeter(pid: number | undefined): () => CpuFigures {
-  const k0 = processCpuSeconds(pid);
-  const m0 = machineCpu();
-  return () => {
-    const k1 = processCpuSeconds(pid);
-    return {
-      k0sflowSeconds: k0 !== null && k1 !== null ? round(k1 - k0) : null,
-      machineBusyPercent: busyPercent(m0, machineCpu()),
-    };
-  };
-}
 
 function processName(pid: number): string {
   try {
@@ -292,82 +275,24 @@ async function idleBaseline(
   return { idleCpu: stopMeter(), idleTop: stopTop() };
 }
 
-/** Nearest-rank p50, p90 and maximum, rounded to 0.1. */
-function summarize(values: readonly (number | null | undefined)[]): Summary {
-  const sorted = Float64Array.from(
-    values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
-  );
-  if (sorted.length === 0) return { count: 0, p50: NaN, p90: NaN, max: NaN };
-  sorted.sort();
-  const rank = (p: number): number => round(sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!);
-  return { count: sorted.length, p50: rank(0.5), p90: rank(0.9), max: round(sorted[sorted.length - 1]!) };
-}
-
-/** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes; returns whether it did. */
-async function pollUntil(
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  everyMs = POLL_MS
-): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (
-      await Promise.resolve()
-        .then(check)
-        .catch(() => false)
-    )
-      return true;
-    if (performance.now() > deadline) return false;
-    await sleep(everyMs);
-  }
-}
-
 // ---------------------------------------------------------------- workflow histories
 
-function tsMs(ts: Timestamp): number {
-  return asNumber(ts?.seconds) * 1000 + (ts?.nanos ?? 0) / 1e6;
-}
-
-function payloadJson(payloads: temporal.api.common.v1.IPayloads | null | undefined): unknown {
-  const data = payloads?.payloads?.[0]?.data;
-  if (!data) return undefined;
-  try {
-    return JSON.parse(Buffer.from(data).toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function callOf(
-  from: { at: number },
-  run: { at: number; attempt: number } | undefined,
-  completedAt: number
-): ActivityCall {
+function callOf(activity: CompletedActivity<string>): ActivityCall {
+  const { scheduledAt, started: run, completedAt } = activity;
   return {
-    totalMs: round(completedAt - from.at),
-    queueMs: run ? round(run.at - from.at) : null,
+    totalMs: round(completedAt - scheduledAt),
+    queueMs: run ? round(run.at - scheduledAt) : null,
     runMs: run ? round(completedAt - run.at) : null,
     attempt: run?.attempt ?? 1,
-    scheduledAt: from.at,
+    scheduledAt,
   };
 }
 
 /** Completed calls of the activity types in `types`, by type, in order. */
 function activityCalls(events: HistoryEvent[], types: readonly string[]): Map<string, ActivityCall[]> {
-  const scheduled = new Map<number, { type: string; at: number }>();
-  const started = new Map<number, { at: number; attempt: number }>();
   const out = new Map<string, ActivityCall[]>();
-  for (const e of events) {
-    const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '';
-    if (types.includes(name)) scheduled.set(asNumber(e.eventId), { type: name, at: tsMs(e.eventTime) });
-    const start = e.activityTaskStartedEventAttributes;
-    if (start) started.set(asNumber(e.eventId), { at: tsMs(e.eventTime), attempt: start.attempt ?? 1 });
-    const done = e.activityTaskCompletedEventAttributes;
-    const from = done ? scheduled.get(asNumber(done.scheduledEventId)) : undefined;
-    if (!done || !from) continue;
-    const call = callOf(from, started.get(asNumber(done.startedEventId)), tsMs(e.eventTime));
-    out.set(from.type, [...(out.get(from.type) ?? []), call]);
-  }
+  for (const activity of completedActivities(events, types))
+    out.set(activity.type, [...(out.get(activity.type) ?? []), callOf(activity)]);
   return out;
 }
 
@@ -381,50 +306,32 @@ function passesOf(events: HistoryEvent[]): number {
   return passes;
 }
 
-/** See HistoryFigures.tasksToIssue. */
-function workflowTasks(events: HistoryEvent[], untilEpochMs: number): HistoryFigures['tasksToIssue'] {
-  const scheduled = new Map<number, number>();
-  const started = new Map<number, { at: number; scheduledAt: number }>();
+/** See HistoryFigures.tasksToIssue: the tasks completed before the first event after `untilEpochMs`. */
+function tasksToIssue(events: HistoryEvent[], untilEpochMs: number): HistoryFigures['tasksToIssue'] {
+  const after = events.findIndex((e) => tsMs(e.eventTime) > untilEpochMs);
   const out = { count: 0, firstWaitMs: null as number | null, waitMs: 0, runMs: 0 };
-  for (const e of events) {
-    const at = tsMs(e.eventTime);
-    if (at > untilEpochMs) break;
-    if (e.workflowTaskScheduledEventAttributes) scheduled.set(asNumber(e.eventId), at);
-    const start = e.workflowTaskStartedEventAttributes;
-    const from = start ? scheduled.get(asNumber(start.scheduledEventId)) : undefined;
-    if (from !== undefined) started.set(asNumber(e.eventId), { at, scheduledAt: from });
-    const done = e.workflowTaskCompletedEventAttributes;
-    const run = done ? started.get(asNumber(done.startedEventId)) : undefined;
-    if (!run) continue;
+  for (const task of workflowTasks(after < 0 ? events : events.slice(0, after))) {
+    if (task.scheduledAt === undefined) continue;
     out.count++;
-    out.firstWaitMs ??= round(run.at - run.scheduledAt);
-    out.waitMs = round(out.waitMs + run.at - run.scheduledAt);
-    out.runMs = round(out.runMs + at - run.at);
+    out.firstWaitMs ??= round(task.startedAt - task.scheduledAt);
+    out.waitMs = round(out.waitMs + task.startedAt - task.scheduledAt);
+    out.runMs = round(out.runMs + task.completedAt - task.startedAt);
   }
   return out;
 }
 
 function historyFigures(events: HistoryEvent[]): HistoryFigures {
-  const first = events[0];
+  const startedAt = workflowStartedAt(events);
   const calls = activityCalls(events, ['issueBootstrapData']).get('issueBootstrapData') ?? [];
   return {
     events: events.length,
-    bytes: proto.temporal.api.history.v1.History.encode({ events }).finish().length,
+    bytes: historyBytes(events),
     passes: passesOf(events),
-    signals: events.filter((e) => e.workflowExecutionSignaledEventAttributes).length,
+    signals: countEvents(events, (e) => e.workflowExecutionSignaledEventAttributes),
     calls,
-    tasksToIssue: workflowTasks(events, calls[0]?.scheduledAt ?? Infinity),
-    ...(first?.workflowExecutionStartedEventAttributes ? { startedAt: tsMs(first.eventTime) } : {}),
+    tasksToIssue: tasksToIssue(events, calls[0]?.scheduledAt ?? Infinity),
+    ...(startedAt !== undefined ? { startedAt } : {}),
   };
-}
-
-async function fetchEvents(client: Client, workflowId: string): Promise<HistoryEvent[] | null> {
-  try {
-    return (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-  } catch (err) {
-    say(`history of ${workflowId}: ${errorText(err)}`);
-    return null;
-  }
 }
 
 const configWorkflowId = (namespace: string, name: string, uid: string): string =>
@@ -432,7 +339,7 @@ const configWorkflowId = (namespace: string, name: string, uid: string): string 
 
 /** The last rotation pass asked for by an Update: accepted → completed, and the activities in between. */
 async function rotationPassFigures(client: Client, namespace: string): Promise<RotationRun['inWorkflow']> {
-  const events = await fetchEvents(client, tokenRotationWorkflowId(namespace, CLUSTER_NAME));
+  const events = await fetchEvents(client, tokenRotationWorkflowId(namespace, CLUSTER_NAME), say);
   if (!events) return null;
   let from = -1;
   events.forEach((e, i) => {
@@ -456,21 +363,6 @@ interface Context {
   namespace: string;
   k0sflow: K0sflowProcess;
   child: CoreV1Api;
-}
-
-let running: K0sflowProcess | undefined;
-
-/** `k0sflow run` as the integration tests run it, with production's log level and relist period. */
-async function startBenchK0sflow(namespace: string): Promise<K0sflowProcess> {
-  running = startK0sflow({ namespace, extraArgs: ['--log-level', 'info', '--relist-interval', '600'] });
-  const proc = running;
-  const ready = await pollUntil(() => {
-    const log = readLog(proc);
-    return Promise.resolve(log.includes('"msg":"worker running"') && log.includes('"msg":"bridge running"'));
-  }, 120_000);
-  if (!ready)
-    throw new Error(`k0sflow did not start its worker and bridge within 120 s (log ${proc.logFile})`);
-  return proc;
 }
 
 interface ClusterObject {
@@ -622,20 +514,19 @@ async function createAndWait(ctx: Context, names: string[]): Promise<CreatePhase
   await Promise.all(names.map((name) => createAll(ctx.kube, ctx.namespace, machineObjects(name))));
   const createMs = sinceMs(t0);
   say(`${n} machines: created ${3 * n} objects in ${secs(createMs)}; waiting for the configs to be ready`);
-  const seenAt = new Map<string, number>();
-  let last: WorkerConfigObject[] = [];
-  await pollUntil(
-    async () => {
-      last = await listConfigs(ctx, wanted).catch(() => last);
-      const now = sinceMs(t0);
-      for (const c of last)
-        if (!seenAt.has(c.metadata.name) && c.status?.ready === true) seenAt.set(c.metadata.name, now);
-      return seenAt.size >= n;
-    },
-    120_000 + 3_000 * n
-  );
+  // When each config was first seen ready (ms after t0).
+  const {
+    seenAt,
+    last,
+    lastSeenMs: wallMs,
+  } = await pollFirstSeen({
+    list: () => listConfigs(ctx, wanted),
+    isDone: (c) => c.status?.ready === true,
+    count: n,
+    t0,
+    timeoutMs: 120_000 + 3_000 * n,
+  });
   const cpu = stopMeter();
-  const wallMs = seenAt.size === n ? Math.max(...seenAt.values()) : null;
   say(
     `${n} machines: ${seenAt.size}/${n} configs ready` +
       (wallMs !== null ? ` in ${secs(wallMs)}` : ' (TIMED OUT)')
@@ -667,7 +558,7 @@ function readyCondition(config: WorkerConfigObject | undefined): Pick<ConfigResu
 }
 
 async function configHistory(ctx: Context, name: string, uid: string | null): Promise<HistoryFigures | null> {
-  const events = uid ? await fetchEvents(ctx.client, configWorkflowId(ctx.namespace, name, uid)) : null;
+  const events = uid ? await fetchEvents(ctx.client, configWorkflowId(ctx.namespace, name, uid), say) : null;
   return events ? historyFigures(events) : null;
 }
 
@@ -762,10 +653,6 @@ async function rotationPass(ctx: Context, label: string): Promise<RotationRun> {
 
 // ---------------------------------------------------------------- deletion
 
-async function workflowDone(ctx: Context, workflowId: string): Promise<boolean> {
-  return (await ctx.client.workflow.getHandle(workflowId).describe()).status.name === 'COMPLETED';
-}
-
 /** One poll of the deletion: records when each machine, config and workflow was gone; true when all are. */
 async function deletionPoll(ctx: Context, results: ConfigResult[], t0: number): Promise<boolean> {
   const names = new Set(results.map((r) => r.name));
@@ -782,7 +669,7 @@ async function deletionPoll(ctx: Context, results: ConfigResult[], t0: number): 
         d.machineGoneMs = now;
       if (d.configGoneMs === null && !configs.has(r.name)) d.configGoneMs = now;
       if (d.workflowCompletedMs === null && r.uid) {
-        const done = await workflowDone(ctx, configWorkflowId(ctx.namespace, r.name, r.uid)).catch(
+        const done = await workflowDone(ctx.client, configWorkflowId(ctx.namespace, r.name, r.uid)).catch(
           () => false
         );
         if (done) d.workflowCompletedMs = now;
@@ -799,7 +686,7 @@ async function deletionPoll(ctx: Context, results: ConfigResult[], t0: number): 
 async function revokeCalls(ctx: Context, results: ConfigResult[]): Promise<void> {
   for (const r of results) {
     if (!r.uid || r.deletion.workflowCompletedMs === null) continue;
-    const events = await fetchEvents(ctx.client, configWorkflowId(ctx.namespace, r.name, r.uid));
+    const events = await fetchEvents(ctx.client, configWorkflowId(ctx.namespace, r.name, r.uid), say);
     r.revokeCallsMs = (
       activityCalls(events ?? [], ['revokeConfigTokens']).get('revokeConfigTokens') ?? []
     ).map((c) => c.totalMs);
@@ -869,16 +756,10 @@ async function releaseAndWait(
   const tokensLeft = await countTokens(ctx);
   await revokeCalls(ctx, results);
   const d = results.map((r) => r.deletion);
-  const last = (pick: (x: ConfigResult['deletion']) => number | null): number =>
-    Math.max(...d.map((x) => pick(x) ?? 0));
   return {
     deletingMs,
     wallMs: done
-      ? Math.max(
-          last((x) => x.machineGoneMs),
-          last((x) => x.configGoneMs),
-          last((x) => x.workflowCompletedMs)
-        )
+      ? latestMs(d.flatMap((x) => [x.machineGoneMs, x.configGoneMs, x.workflowCompletedMs]))
       : null,
     machineGoneMs: summarize(d.map((x) => x.machineGoneMs)),
     configGoneMs: summarize(d.map((x) => x.configGoneMs)),
@@ -970,26 +851,12 @@ async function runSize(ctx: Context, n: number): Promise<SizeResult> {
 
 // ---------------------------------------------------------------- output
 
-const num = (v: number | null | undefined, digits = 1): string =>
-  v !== null && v !== undefined && Number.isFinite(v) ? v.toFixed(digits) : '-';
-const pct = (v: number | null): string => (v === null ? '-' : `${v}%`);
-const secs = (ms: number | null | undefined): string =>
-  ms === null || ms === undefined || !Number.isFinite(ms) ? 'INCOMPLETE' : `${(ms / 1000).toFixed(1)} s`;
-const cpuText = (c: CpuFigures): string =>
-  `k0sflow CPU ${c.k0sflowSeconds === null ? '-' : `${num(c.k0sflowSeconds)} s`}, machine busy ${pct(c.machineBusyPercent)}`;
 const msSummary = (s: Summary, digits = 0): string =>
   `p50 ${num(s.p50, digits)}, p90 ${num(s.p90, digits)}, max ${num(s.max, digits)}`;
 const secSummary = (s: Summary): string => `p50 ${secs(s.p50)}, p90 ${secs(s.p90)}, max ${secs(s.max)}`;
 const topText = (top: ProcessCpu[]): string =>
   top.map((p) => `${p.name} ${num(p.cpuSeconds)} s`).join(', ') || '-';
 const tokensText = (t: TokenCount | null): string => (t ? `${t.ours} (all bootstrap tokens: ${t.all})` : '?');
-
-function table(head: string[], rows: string[][], leftColumns = 1): string[] {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
 
 function historyCells(h: HistoryFigures | null): string[] {
   if (!h) return ['-', '-', '-', '-', '-'];
@@ -1110,27 +977,12 @@ function printSummary(setup: ClusterSetup | undefined, results: SizeResult[], lo
   lines.push(
     `  k0sflow log: ${logProblems.length} warn/error line${logProblems.length === 1 ? '' : 's'}`,
     ...logProblems.slice(0, 10).map((l) => `    ${l.length > 200 ? `${l.slice(0, 197)}...` : l}`),
-    `figures: ${relative(process.cwd(), RESULTS) || RESULTS}`
+    figuresLine(RESULTS)
   );
   console.log(lines.join('\n'));
 }
 
 // ---------------------------------------------------------------- main
-
-function parseSizes(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0 || n > MAX_SIZE))
-    throw new InvalidArgumentError(`expected whole numbers from 1 to ${MAX_SIZE}, comma-separated`);
-  return list;
-}
-
-function parseOptions(): { sizes: number[] } {
-  return new Command('bench:bootstrap')
-    .description('N Machines with K0sWorkerConfigs created at once against one hosted control plane')
-    .option('--sizes <list>', 'machine counts to measure, comma-separated', parseSizes, [1, 10, 50])
-    .parse()
-    .opts<{ sizes: number[] }>();
-}
 
 /** warn and error lines of the k0sflow log. */
 function logProblems(proc: K0sflowProcess | undefined): string[] {
@@ -1144,45 +996,11 @@ function logProblems(proc: K0sflowProcess | undefined): string[] {
   }
 }
 
-function writeResults(
-  opts: { sizes: number[] },
-  setup: ClusterSetup | undefined,
-  results: SizeResult[],
-  extra: { logFile?: string; logProblems: string[]; error?: string }
-): void {
-  mkdirSync(DIR, { recursive: true });
-  const doc = {
-    bench: 'bootstrap',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, memMiB: Math.round(totalmem() / 2 ** 20), node: process.version },
-    options: opts,
-    cluster: setup ?? null,
-    results,
-    k0sflowLog: extra.logFile ?? null,
-    k0sflowLogProblems: extra.logProblems,
-    ...(extra.error ? { error: extra.error } : {}),
-  };
-  writeFileSync(RESULTS, JSON.stringify(doc, null, 2) + '\n');
-}
-
-function onSignals(): void {
-  let stopping = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    say(`${sig}: stopping`);
-    running?.process.kill('SIGKILL');
-    void down(DIR).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-}
-
 /** Namespace, k0sflow, the child cluster and a CLI start-up baseline. */
 async function prepare(kube: Kube, client: Client): Promise<{ ctx: Context; setup: ClusterSetup }> {
   const namespace = await createNamespace(kube, 'bootstrap-bench');
   say(`namespace ${namespace}; starting k0sflow`);
-  const k0sflow = await startBenchK0sflow(namespace);
+  const k0sflow = await startBenchK0sflowReady(namespace);
   const { setup, child } = await setUpCluster(kube, namespace, k0sflow);
   const t0 = performance.now();
   await k0sflowCli(['--help']);
@@ -1193,48 +1011,48 @@ async function prepare(kube: Kube, client: Client): Promise<{ ctx: Context; setu
 }
 
 async function main(): Promise<number> {
-  const opts = parseOptions();
-  onSignals();
+  const opts = parseSizesOption({
+    bench: 'bench:bootstrap',
+    description: 'N Machines with K0sWorkerConfigs created at once against one hosted control plane',
+    counts: 'machine counts',
+    defaults: [1, 10, 50],
+    max: MAX_SIZE,
+  });
   say(`starting a proving ground in ${DIR} (no SSH hosts, CAPI, the pod double)`);
-  const results: SizeResult[] = [];
   let setup: ClusterSetup | undefined;
-  let temporalClose: (() => Promise<void>) | undefined;
-  let problems: string[];
   let logFile: string | undefined;
-  try {
-    await up({ dir: DIR, hosts: 0, second: false, capi: true });
-    // The harness helpers find the proving ground through this.
-    process.env.K0SFLOW_PG_ENV = join(DIR, 'env.json');
-    const temporal = await temporalClient();
-    temporalClose = temporal.close;
-    const prepared = await prepare(managementKube(), temporal.client);
-    setup = prepared.setup;
-    logFile = prepared.ctx.k0sflow.logFile;
-    for (const n of opts.sizes) {
-      const result = await runSize(prepared.ctx, n);
-      results.push(result);
-      printSize(result);
-    }
-    problems = logProblems(running);
-  } catch (err) {
-    problems = logProblems(running);
-    writeResults(opts, setup, results, { logFile, logProblems: problems, error: errorText(err) });
-    if (results.length > 0) printSummary(setup, results, problems);
-    throw err;
-  } finally {
-    await running?.stop().catch(() => undefined);
-    await temporalClose?.().catch(() => undefined);
-    await down(DIR).catch((err: unknown) => say(`down: ${errorText(err)}`));
-  }
-  writeResults(opts, setup, results, { logFile, logProblems: problems });
-  printSummary(setup, results, problems);
+  let problems: string[] = [];
+  await runSizes({
+    dir: DIR,
+    hosts: 0,
+    sizes: opts.sizes,
+    say,
+    prepare: async ({ client }) => {
+      const prepared = await prepare(managementKube(), client);
+      setup = prepared.setup;
+      logFile = prepared.ctx.k0sflow.logFile;
+      return prepared.ctx;
+    },
+    runSize,
+    printSize,
+    beforeStop: () => {
+      problems = logProblems(runningK0sflow());
+    },
+    write: (results, error) =>
+      writeResults(
+        RESULTS,
+        { bench: 'bootstrap', options: opts },
+        {
+          cluster: setup ?? null,
+          results,
+          k0sflowLog: logFile ?? null,
+          k0sflowLogProblems: problems,
+          ...(error ? { error } : {}),
+        }
+      ),
+    printSummary: (results) => printSummary(setup, results, problems),
+  });
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    say(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  }
-);
+runBench(main, say);

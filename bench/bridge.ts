@@ -10,7 +10,6 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { randomBytes } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +32,9 @@ import {
   type RunnerRequest,
   type RunnerStats,
 } from './bridge-runner.js';
+import { runBench, stopOnSignals } from './lifecycle.js';
+import { round, sleep } from './measure.js';
+import { machineFacts, sayAs, table } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..');
@@ -96,10 +98,8 @@ interface SizeResult {
 
 // ---------------------------------------------------------------- small helpers
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const mib = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
-const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
-const say = (msg: string): void => void process.stderr.write(`bench: ${msg}\n`);
+const say = sayAs('bench');
 
 function roundSummary(s: LatencySummary): LatencySummary {
   return {
@@ -622,15 +622,11 @@ function printSummary(results: SizeResult[]): void {
       r.rssAfterSettleMiB.toFixed(1),
     ];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
   console.log(
     [
       ``,
       `runner: ${results[0]?.runner === 'compiled' ? 'node (compiled JS)' : 'node --import tsx'}; p-figures: steady-state event-to-signal latency`,
-      line(head),
-      line(widths.map((w) => '-'.repeat(w))),
-      ...rows.map(line),
+      ...table(head, rows, 0),
       `targets at ${TARGET.atObjects} objects: peak RSS ≤ ${TARGET.rssMiB} MiB, p99 ≤ ${TARGET.p99Ms} ms (PASS/MISS beside the figure)`,
     ].join('\n')
   );
@@ -697,15 +693,7 @@ function buildRunner(): string {
 async function main(): Promise<number> {
   const opts = parseOptions();
   const ownDir = opts.env ? undefined : join(repoRoot, '.proving-ground', 'bench');
-  let stopping = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    say(`${sig}: stopping`);
-    void (ownDir ? down(ownDir) : Promise.resolve()).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  stopOnSignals(ownDir, say);
 
   let env: ProvingGroundEnv;
   if (opts.env) env = readEnv(opts.env.endsWith('.json') ? dirname(resolve(opts.env)) : resolve(opts.env));
@@ -743,7 +731,7 @@ async function main(): Promise<number> {
     JSON.stringify({
       bench: 'bridge',
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, memMiB: Math.round(totalmem() / MiB), node: process.version },
+      machine: machineFacts(),
       options: {
         objects: opts.objects,
         rate: opts.rate,
@@ -758,10 +746,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    say(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  }
-);
+runBench(main, say);

@@ -9,14 +9,10 @@
 // workflow history, history length. It prints a table and writes every figure to
 // .proving-ground/fleet/results.json. Benches print; they never fail on a timing (exit 1 only when the
 // bench itself could not run). See bench/README.md.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 
 import type { Client } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
-import { Command, InvalidArgumentError } from 'commander';
 
 import {
   connectSsh,
@@ -32,9 +28,6 @@ import {
   createNamespace,
   managementKube,
   parseManifests,
-  startK0sflow,
-  temporalClient,
-  type K0sflowProcess,
   type Kube,
 } from '../test/harness/env.js';
 import { CLEAN_HOST, hostRun } from '../test/harness/hosts.js';
@@ -48,13 +41,39 @@ import {
 } from '../test/harness/machines.js';
 import { CLUSTER, RM } from '../test/harness/resources.js';
 import { seedManifest, withHostedControlPlanePaused } from '../test/harness/seeds.js';
-import { down, up, type ProvingGroundEnv, type SshHost } from '../test/proving-ground/index.js';
-import { busyPercent, machineCpu, processCpuSeconds } from './measure.js';
+import type { ProvingGroundEnv, SshHost } from '../test/proving-ground/index.js';
+import {
+  completedActivities,
+  countEvents,
+  fetchEvents,
+  scheduledActivities,
+  workflowStartedAt,
+  type HistoryEvent,
+} from './history.js';
+import {
+  benchDir,
+  parseSizesOption,
+  runBench,
+  runSizes,
+  startBenchK0sflow,
+  stopBenchK0sflow,
+} from './lifecycle.js';
+import {
+  busyPercent,
+  cpuMeter,
+  machineCpu,
+  pollFirstSeen,
+  pollUntil,
+  round,
+  SETTLE_MS,
+  sleep,
+  summarize,
+  type CpuFigures,
+  type Summary,
+} from './measure.js';
+import { errorText, figuresLine, num, pct, sayAs, secs, table, writeResults } from './report.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '..');
-const DIR = join(repoRoot, '.proving-ground', 'fleet');
-const RESULTS = join(DIR, 'results.json');
+const { dir: DIR, results: RESULTS } = benchDir('fleet');
 
 const STEPS = [
   'checkHost',
@@ -76,16 +95,7 @@ const CLUSTER_NAME = 'remote-test';
 const KEY_SECRET = 'host-key';
 /** Hosts cleaned, Machines and RemoteMachines created, histories fetched: this many at once. */
 const CONCURRENCY = 16;
-/** After the last machine is Provisioned, before histories are read: lets the last workflow tasks land. */
-const SETTLE_MS = 2_000;
 const POLL_MS = 250;
-
-interface Summary {
-  count: number;
-  p50: number;
-  p90: number;
-  max: number;
-}
 
 interface RawMachine {
   host: string;
@@ -115,13 +125,6 @@ interface FlowMachine {
   retried: Step[];
   overheadMs: Partial<Record<Step, number>>;
   phasesMs: Partial<Record<Phase, number>>;
-}
-
-interface CpuFigures {
-  /** CPU seconds (user + system) the k0sflow process used. */
-  k0sflowSeconds: number | null;
-  /** Busy share of all the machine's cores, every process (the bench, the proving ground, others). */
-  machineBusyPercent: number | null;
 }
 
 interface SizeResult {
@@ -157,18 +160,7 @@ interface SizeResult {
 
 // ---------------------------------------------------------------- small helpers
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const say = (msg: string): void => void process.stderr.write(`bench:fleet: ${msg}\n`);
-const round = (n: number): number => Math.round(n * 10) / 10;
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-/** Nearest-rank percentiles, rounded to 0.1 ms. */
-function summarize(values: readonly number[]): Summary {
-  if (values.length === 0) return { count: 0, p50: NaN, p90: NaN, max: NaN };
-  const sorted = Float64Array.from(values).sort();
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return { count: sorted.length, p50: round(at(0.5)), p90: round(at(0.9)), max: round(at(1)) };
-}
+const say = sayAs('bench:fleet');
 
 function byStep(pick: (step: Step) => number[]): Record<Step, Summary> {
   return Object.fromEntries(STEPS.map((s) => [s, summarize(pick(s))])) as Record<Step, Summary>;
@@ -290,31 +282,25 @@ async function rawRun(
 
 // ---------------------------------------------------------------- k0sflow
 
-let running: K0sflowProcess | undefined;
-
-/**
- * `k0sflow run` as the integration tests run it, but with production's log level and relist period
- * (a relist signals every workflow: extra history events, extra work).
- */
-function startFleetK0sflow(namespace: string): K0sflowProcess {
-  running = startK0sflow({ namespace, extraArgs: ['--log-level', 'info', '--relist-interval', '600'] });
-  return running;
-}
-
 async function waitForClusterInfrastructure(kube: Kube, namespace: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const cluster = (await kube.custom
-      .getNamespacedCustomObject({ ...CLUSTER, namespace, name: CLUSTER_NAME })
-      .catch(() => undefined)) as
-      { status?: { initialization?: { infrastructureProvisioned?: boolean } } } | undefined;
-    if (cluster?.status?.initialization?.infrastructureProvisioned === true) return;
-    if (Date.now() > deadline)
-      throw new Error(
-        `Cluster ${namespace}/${CLUSTER_NAME}: infrastructure not provisioned within ${timeoutMs} ms`
-      );
-    await sleep(POLL_MS);
-  }
+  const provisioned = await pollUntil(
+    async () => {
+      const cluster = (await kube.custom.getNamespacedCustomObject({
+        ...CLUSTER,
+        namespace,
+        name: CLUSTER_NAME,
+      })) as {
+        status?: { initialization?: { infrastructureProvisioned?: boolean } };
+      };
+      return cluster.status?.initialization?.infrastructureProvisioned === true;
+    },
+    timeoutMs,
+    POLL_MS
+  );
+  if (!provisioned)
+    throw new Error(
+      `Cluster ${namespace}/${CLUSTER_NAME}: infrastructure not provisioned within ${timeoutMs} ms`
+    );
 }
 
 async function listMachines(kube: Kube, namespace: string): Promise<RemoteMachineObject[]> {
@@ -323,36 +309,6 @@ async function listMachines(kube: Kube, namespace: string): Promise<RemoteMachin
   };
   return list.items;
 }
-
-/** Polls until every RemoteMachine is Ready=Provisioned; returns when each was first seen so (ms after t0). */
-async function waitProvisioned(
-  kube: Kube,
-  namespace: string,
-  names: string[],
-  t0: number,
-  timeoutMs: number
-): Promise<{ seenAt: Map<string, number>; last: RemoteMachineObject[] }> {
-  const seenAt = new Map<string, number>();
-  let last: RemoteMachineObject[] = [];
-  const deadline = t0 + timeoutMs;
-  while (seenAt.size < names.length && performance.now() < deadline) {
-    last = await listMachines(kube, namespace).catch(() => last);
-    const now = performance.now() - t0;
-    for (const rm of last)
-      if (!seenAt.has(rm.metadata.name) && condition(rm)?.reason === 'Provisioned')
-        seenAt.set(rm.metadata.name, round(now));
-    if (seenAt.size < names.length) await sleep(POLL_MS);
-  }
-  return { seenAt, last };
-}
-
-function tsMs(ts: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
-  const s = ts?.seconds;
-  const seconds = s === null || s === undefined ? 0 : typeof s === 'number' ? s : s.toNumber();
-  return seconds * 1000 + (ts?.nanos ?? 0) / 1e6;
-}
-
-const isStep = (name: string): name is Step => (STEPS as readonly string[]).includes(name);
 
 interface StepTimes {
   steps: Partial<Record<Step, number>>;
@@ -364,26 +320,18 @@ interface StepTimes {
 }
 
 /** Scheduled → completed per step (the completed attempt), and the steps scheduled more than once. */
-function stepTimes(events: temporal.api.history.v1.IHistoryEvent[]): StepTimes {
-  const scheduled = new Map<string, { step: Step; at: number }>();
-  const count = new Map<Step, number>();
+function stepTimes(events: HistoryEvent[]): StepTimes {
   const times: StepTimes = { steps: {}, retried: [] };
-  if (events[0]?.workflowExecutionStartedEventAttributes) times.startedAt = tsMs(events[0].eventTime);
-  for (const event of events) {
-    const name = event.activityTaskScheduledEventAttributes?.activityType?.name ?? '';
-    if (isStep(name)) {
-      const at = tsMs(event.eventTime);
-      scheduled.set(String(event.eventId), { step: name, at });
-      count.set(name, (count.get(name) ?? 0) + 1);
-      times.firstScheduledAt ??= at;
-    }
-    const completed = event.activityTaskCompletedEventAttributes;
-    const from = completed ? scheduled.get(String(completed.scheduledEventId)) : undefined;
-    if (from) {
-      times.lastCompletedAt = tsMs(event.eventTime);
-      times.steps[from.step] = round(times.lastCompletedAt - from.at);
-    }
+  const startedAt = workflowStartedAt(events);
+  if (startedAt !== undefined) times.startedAt = startedAt;
+  const scheduled = scheduledActivities(events, STEPS);
+  if (scheduled[0]) times.firstScheduledAt = scheduled[0].at;
+  for (const step of completedActivities(events, STEPS)) {
+    times.lastCompletedAt = step.completedAt;
+    times.steps[step.type] = round(times.lastCompletedAt - step.scheduledAt);
   }
+  const count = new Map<Step, number>();
+  for (const { type } of scheduled) count.set(type, (count.get(type) ?? 0) + 1);
   times.retried = [...count].filter(([, n]) => n > 1).map(([step]) => step);
   return times;
 }
@@ -432,19 +380,16 @@ async function flowMachines(
     };
     if (!rm) return machine;
     const id = workflowIdFor({ kind: 'RemoteMachine', namespace, name, uid: rm.metadata.uid });
-    try {
-      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
-      machine.events = events.length;
-      machine.signals = events.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
-      machine.workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
-      const times = stepTimes(events);
-      machine.steps = times.steps;
-      machine.retried = times.retried;
-      const after = machine.provisionedAfterMs;
-      machine.phasesMs = phasesOf(times, seen.t0, after === null ? undefined : seen.t0 + after);
-    } catch (err) {
-      say(`history of ${id}: ${errorText(err)}`);
-    }
+    const events = await fetchEvents(client, id, say);
+    if (!events) return machine;
+    machine.events = events.length;
+    machine.signals = countEvents(events, (e) => e.workflowExecutionSignaledEventAttributes);
+    machine.workflowTasks = countEvents(events, (e) => e.workflowTaskCompletedEventAttributes);
+    const times = stepTimes(events);
+    machine.steps = times.steps;
+    machine.retried = times.retried;
+    const after = machine.provisionedAfterMs;
+    machine.phasesMs = phasesOf(times, seen.t0, after === null ? undefined : seen.t0 + after);
     return machine;
   });
 }
@@ -482,12 +427,12 @@ async function k0sflowRun(
       )
     )
   );
-  const k0sflow = startFleetK0sflow(namespace);
+  const k0sflow = startBenchK0sflow(namespace);
   try {
     // k0sflow is up and the Cluster's infrastructure is ready: from here on only the machines count.
     await waitForClusterInfrastructure(ctx.kube, namespace, 180_000);
     say(`${n} machines: k0sflow up, Cluster infrastructure provisioned; creating ${2 * n} objects`);
-    const cpu0 = { k0sflow: processCpuSeconds(k0sflow.process.pid), machine: machineCpu() };
+    const stopMeter = cpuMeter(k0sflow.process.pid);
     const t0 = performance.now();
     const t0Epoch = Date.now();
     await pool(names, CONCURRENCY, (name, i) =>
@@ -506,14 +451,17 @@ async function k0sflowRun(
       )
     );
     const createMs = round(performance.now() - t0);
-    const seen = await waitProvisioned(ctx.kube, namespace, names, t0, 180_000 + 4_000 * n);
-    const k0sflowCpu = processCpuSeconds(k0sflow.process.pid);
-    const cpu: CpuFigures = {
-      k0sflowSeconds: k0sflowCpu !== null && cpu0.k0sflow !== null ? round(k0sflowCpu - cpu0.k0sflow) : null,
-      machineBusyPercent: busyPercent(cpu0.machine, machineCpu()),
-    };
-    const complete = seen.seenAt.size === n;
-    const wallMs = complete ? Math.max(...seen.seenAt.values()) : null;
+    // When each RemoteMachine was first seen Ready=Provisioned (ms after t0).
+    const seen = await pollFirstSeen({
+      list: () => listMachines(ctx.kube, namespace),
+      isDone: (rm) => condition(rm)?.reason === 'Provisioned',
+      count: n,
+      t0,
+      timeoutMs: 180_000 + 4_000 * n,
+      everyMs: POLL_MS,
+    });
+    const cpu = stopMeter();
+    const wallMs = seen.lastSeenMs;
     say(
       `${n} machines: ${seen.seenAt.size}/${n} provisioned` +
         (wallMs !== null ? ` in ${(wallMs / 1000).toFixed(1)} s` : ' (TIMED OUT)')
@@ -526,7 +474,7 @@ async function k0sflowRun(
       machines: await flowMachines(ctx.client, namespace, hosts, names, { ...seen, t0: t0Epoch }),
     };
   } finally {
-    await k0sflow.stop();
+    await stopBenchK0sflow(k0sflow);
   }
 }
 
@@ -594,16 +542,6 @@ async function runSize(ctx: Context, n: number): Promise<SizeResult> {
 // ---------------------------------------------------------------- output
 
 const verdict = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
-const num = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '-');
-const pct = (v: number | null): string => (v === null ? '-' : `${v}%`);
-const secs = (ms: number | null): string => (ms === null ? 'INCOMPLETE' : `${(ms / 1000).toFixed(1)} s`);
-
-function table(head: string[], rows: string[][], leftColumns = 1): string[] {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
 
 function printSize(r: SizeResult): void {
   const perMachine = (pick: (m: FlowMachine) => number): Summary =>
@@ -687,91 +625,41 @@ function printSummary(results: SizeResult[]): void {
       ...table(head, rows, 0),
       `targets: ${TARGET.scaleAt} machines ≤ ${TARGET.scaleFactor}× one machine's k0sflow wall time; ` +
         `median overhead ≤ ${TARGET.medianOverheadMs} ms over raw SSH; ≤ ${TARGET.eventsPerMachine} history events per machine`,
-      `figures: ${relative(process.cwd(), RESULTS) || RESULTS}`,
+      figuresLine(RESULTS),
     ].join('\n')
   );
 }
 
 // ---------------------------------------------------------------- main
 
-function parseSizes(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0 || n > 200))
-    throw new InvalidArgumentError('expected whole numbers from 1 to 200, comma-separated');
-  return list;
-}
-
-function parseOptions(): { sizes: number[] } {
-  return new Command('bench:fleet')
-    .description(
-      'RemoteMachine provisioning of N machines on N SSH hosts, against the same script over raw SSH'
-    )
-    .option('--sizes <list>', 'machine counts to measure, comma-separated', parseSizes, [1, 10, 50])
-    .parse()
-    .opts<{ sizes: number[] }>();
-}
-
-function writeResults(opts: { sizes: number[] }, results: SizeResult[], error?: string): void {
-  mkdirSync(DIR, { recursive: true });
-  const doc = {
-    bench: 'fleet',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, memMiB: Math.round(totalmem() / 2 ** 20), node: process.version },
-    options: opts,
-    targets: TARGET,
-    results,
-    ...(error ? { error } : {}),
-  };
-  writeFileSync(RESULTS, JSON.stringify(doc, null, 2) + '\n');
-}
-
 async function main(): Promise<number> {
-  const opts = parseOptions();
-  let stopping = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    say(`${sig}: stopping`);
-    running?.process.kill('SIGKILL');
-    void down(DIR).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-
+  const opts = parseSizesOption({
+    bench: 'bench:fleet',
+    description:
+      'RemoteMachine provisioning of N machines on N SSH hosts, against the same script over raw SSH',
+    counts: 'machine counts',
+    defaults: [1, 10, 50],
+    max: 200,
+  });
   const hosts = Math.max(...opts.sizes);
   say(`starting a proving ground in ${DIR} with ${hosts} SSH hosts`);
-  const results: SizeResult[] = [];
-  let temporalClose: (() => Promise<void>) | undefined;
-  try {
-    const env = await up({ dir: DIR, hosts, second: false, capi: true });
-    // The harness helpers find the proving ground through this.
-    process.env.K0SFLOW_PG_ENV = join(DIR, 'env.json');
-    const temporal = await temporalClient();
-    temporalClose = temporal.close;
-    const ctx: Context = { env, kube: managementKube(), client: temporal.client };
-    for (const n of opts.sizes) {
-      const result = await runSize(ctx, n);
-      results.push(result);
-      printSize(result);
-    }
-  } catch (err) {
-    writeResults(opts, results, errorText(err));
-    if (results.length > 0) printSummary(results);
-    throw err;
-  } finally {
-    await running?.stop().catch(() => undefined);
-    await temporalClose?.().catch(() => undefined);
-    await down(DIR).catch((err: unknown) => say(`down: ${errorText(err)}`));
-  }
-  writeResults(opts, results);
-  printSummary(results);
+  await runSizes({
+    dir: DIR,
+    hosts,
+    sizes: opts.sizes,
+    say,
+    prepare: ({ env, client }): Promise<Context> => Promise.resolve({ env, kube: managementKube(), client }),
+    runSize,
+    printSize,
+    write: (results, error) =>
+      writeResults(
+        RESULTS,
+        { bench: 'fleet', options: opts },
+        { targets: TARGET, results, ...(error ? { error } : {}) }
+      ),
+    printSummary,
+  });
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    say(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  }
-);
+runBench(main, say);

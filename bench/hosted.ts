@@ -12,25 +12,16 @@
 // objects gone and workflows completed. It prints a table per size and a summary and writes every
 // figure to .proving-ground/hosted-bench/results.json. Benches print; they never fail on a timing
 // (exit 1 only when the bench itself could not run). See bench/README.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
 
 import { AppsV1Api } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
-import proto from '@temporalio/proto';
-import type { temporal } from '@temporalio/proto';
-import { Command, InvalidArgumentError } from 'commander';
 
 import { workflowIdFor } from '../src/domain/workflow-id.js';
 import {
   createAll,
   createNamespace,
   managementKube,
-  readLog,
-  startK0sflow,
-  temporalClient,
   type K0sflowProcess,
   type Kube,
 } from '../test/harness/env.js';
@@ -41,13 +32,45 @@ import {
   seedObjects,
   type ControlPlaneObject,
 } from '../test/harness/hosted.js';
-import { down, readPodDoubleStatus, up, type PodDoubleStatus } from '../test/proving-ground/index.js';
-import { busyPercent, machineCpu, processCpuSeconds } from './measure.js';
+import { readPodDoubleStatus, type PodDoubleStatus } from '../test/proving-ground/index.js';
+import {
+  asNumber,
+  completedActivities,
+  countEvents,
+  fetchEvents,
+  historyBytes,
+  payloadJson,
+  scheduledActivities,
+  tsMs,
+  workflowDone,
+  workflowStartedAt,
+  workflowTasks,
+  type HistoryEvent,
+} from './history.js';
+import {
+  benchDir,
+  parseSizesOption,
+  runBench,
+  runSizes,
+  startBenchK0sflowReady,
+  stopBenchK0sflow,
+} from './lifecycle.js';
+import {
+  cpuMeter,
+  IDLE_MS,
+  latestMs,
+  pollFirstSeen,
+  pollUntil,
+  round,
+  SETTLE_MS,
+  sleep,
+  summarizeMedian as summarize,
+  type CpuFigures,
+  type MedianSummary as Summary,
+} from './measure.js';
+import { cpuText, figuresLine, num, pct, sayAs, secs, table, writeResults } from './report.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '..');
-const DIR = join(repoRoot, '.proving-ground', 'hosted-bench');
-const RESULTS = join(DIR, 'results.json');
+const { dir: DIR, results: RESULTS } = benchDir('hosted-bench');
 
 const ACTIVITIES = [
   'ensureHostedCertificates',
@@ -67,19 +90,8 @@ const SHORT: Record<Activity, string> = {
 const PROCESSES = ['kube-apiserver', 'kube-controller-manager', 'etcd'] as const;
 type ProcessKind = (typeof PROCESSES)[number];
 
-const POLL_MS = 500;
-/** After the last control plane is Available, before histories are read: lets the last workflow tasks land. */
-const SETTLE_MS = 2_000;
 /** How long after the last Available the pod double's memory is read (its status is rewritten every 2 s). */
 const RSS_AFTER_MS = 3_000;
-/** k0sflow and the machine measured idle this long before the creates, as a baseline. */
-const IDLE_MS = 5_000;
-
-interface Summary {
-  count: number;
-  p50: number;
-  max: number;
-}
 
 /** What one workflow history says, up to the workflow task that set Available=True (all of it if none). */
 interface HistoryFigures {
@@ -119,13 +131,6 @@ interface ControlPlaneResult {
   deletion: { objectsGoneMs: number | null; podsGoneMs: number | null; workflowCompletedMs: number | null };
 }
 
-interface CpuFigures {
-  /** CPU seconds (user + system) the k0sflow process used. */
-  k0sflowSeconds: number | null;
-  /** Busy share of all the machine's cores, every process (the bench, the proving ground, others). */
-  machineBusyPercent: number | null;
-}
-
 interface SizeResult {
   controlPlanes: number;
   namespace: string;
@@ -162,77 +167,10 @@ interface SizeResult {
 
 // ---------------------------------------------------------------- small helpers
 
-type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-type Timestamp = { seconds?: LongLike; nanos?: number | null } | null | undefined;
-type LongLike = number | { toNumber(): number } | null | undefined;
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const say = (msg: string): void => void process.stderr.write(`bench:hosted: ${msg}\n`);
-const round = (n: number): number => Math.round(n * 10) / 10;
-const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-const asNumber = (v: LongLike): number =>
-  v === null || v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber();
+const say = sayAs('bench:hosted');
 const cpName = (i: number): string => `hcp-${String(i).padStart(2, '0')}`;
 
-/** Starts a CPU measurement of `pid` and of the whole machine; the returned function ends it. */
-function cpuMeter(pid: number | undefined): () => CpuFigures {
-  const k0 = processCpuSeconds(pid);
-  const m0 = machineCpu();
-  return () => {
-    const k1 = processCpuSeconds(pid);
-    return {
-      k0sflowSeconds: k0 !== null && k1 !== null ? round(k1 - k0) : null,
-      machineBusyPercent: busyPercent(m0, machineCpu()),
-    };
-  };
-}
-
-/** Nearest-rank median and maximum, rounded to 0.1. */
-function summarize(values: readonly (number | null | undefined)[]): Summary {
-  const sorted = Float64Array.from(
-    values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
-  );
-  if (sorted.length === 0) return { count: 0, p50: NaN, max: NaN };
-  sorted.sort();
-  return {
-    count: sorted.length,
-    p50: round(sorted[Math.ceil(0.5 * sorted.length) - 1]!),
-    max: round(sorted[sorted.length - 1]!),
-  };
-}
-
-/** Polls `check` every POLL_MS until it returns true or `timeoutMs` passes; returns whether it did. */
-async function pollUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (
-      await Promise.resolve()
-        .then(check)
-        .catch(() => false)
-    )
-      return true;
-    if (performance.now() > deadline) return false;
-    await sleep(POLL_MS);
-  }
-}
-
 // ---------------------------------------------------------------- workflow histories
-
-function tsMs(ts: Timestamp): number {
-  return asNumber(ts?.seconds) * 1000 + (ts?.nanos ?? 0) / 1e6;
-}
-
-function payloadJson(payloads: temporal.api.common.v1.IPayloads | null | undefined): unknown {
-  const data = payloads?.payloads?.[0]?.data;
-  if (!data) return undefined;
-  try {
-    return JSON.parse(Buffer.from(data).toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-const isActivity = (name: string): name is Activity => (ACTIVITIES as readonly string[]).includes(name);
 
 /** The workflow task that completed a command event (marker, timer, activity, search attributes). */
 function commandTaskOf(e: HistoryEvent): number | undefined {
@@ -274,20 +212,13 @@ function cutAtAvailable(events: HistoryEvent[]): { events: HistoryEvent[]; reach
 function activityTimes(
   events: HistoryEvent[]
 ): Pick<HistoryFigures, 'activitiesMs' | 'activityCalls' | 'firstActivityAt'> {
-  const scheduled = new Map<number, { type: Activity; at: number }>();
   const out: ReturnType<typeof activityTimes> = { activitiesMs: {}, activityCalls: {} };
-  for (const e of events) {
-    const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '';
-    if (isActivity(name)) {
-      scheduled.set(asNumber(e.eventId), { type: name, at: tsMs(e.eventTime) });
-      out.firstActivityAt ??= tsMs(e.eventTime);
-    }
-    const done = e.activityTaskCompletedEventAttributes;
-    const from = done ? scheduled.get(asNumber(done.scheduledEventId)) : undefined;
-    if (!from) continue;
-    const ms = round(tsMs(e.eventTime) - from.at);
-    out.activitiesMs[from.type] = round((out.activitiesMs[from.type] ?? 0) + ms);
-    (out.activityCalls[from.type] ??= []).push(ms);
+  const first = scheduledActivities(events, ACTIVITIES)[0];
+  if (first) out.firstActivityAt = first.at;
+  for (const call of completedActivities(events, ACTIVITIES)) {
+    const ms = round(call.completedAt - call.scheduledAt);
+    out.activitiesMs[call.type] = round((out.activitiesMs[call.type] ?? 0) + ms);
+    (out.activityCalls[call.type] ??= []).push(ms);
   }
   return out;
 }
@@ -297,26 +228,13 @@ interface LocalActivityMarker {
   complete_time?: { seconds?: number; nanos?: number };
 }
 
-/** When each workflow task (by its WorkflowTaskCompleted event id) was started, epoch ms. */
-function taskStarts(events: HistoryEvent[]): Map<number, number> {
-  const startedAt = new Map<number, number>();
-  const byCompleted = new Map<number, number>();
-  for (const e of events) {
-    if (e.workflowTaskStartedEventAttributes) startedAt.set(asNumber(e.eventId), tsMs(e.eventTime));
-    const done = e.workflowTaskCompletedEventAttributes;
-    const at = done ? startedAt.get(asNumber(done.startedEventId)) : undefined;
-    if (at !== undefined) byCompleted.set(asNumber(e.eventId), at);
-  }
-  return byCompleted;
-}
-
 /**
  * Local activities from their markers: how many `readObject` (passes, each starts with one), and the
  * time spent in them: per workflow task, task started → its last local activity completed (they run
  * one after the other inside the task; the markers' own schedule times are not usable).
  */
 function localActivities(events: HistoryEvent[]): { passes: number; kubeCallsMs: number } {
-  const starts = taskStarts(events);
+  const starts = new Map(workflowTasks(events).map((t) => [t.completedEventId, t.startedAt]));
   const lastDone = new Map<number, number>();
   let passes = 0;
   for (const e of events) {
@@ -348,16 +266,16 @@ function timersMs(events: HistoryEvent[]): number {
 
 function historyFigures(all: HistoryEvent[]): HistoryFigures {
   const { events, reached } = cutAtAvailable(all);
-  const first = events[0];
+  const startedAt = workflowStartedAt(events);
   return {
     reachedAvailable: reached,
     events: events.length,
-    bytes: proto.temporal.api.history.v1.History.encode({ events }).finish().length,
-    signals: events.filter((e) => e.workflowExecutionSignaledEventAttributes).length,
+    bytes: historyBytes(events),
+    signals: countEvents(events, (e) => e.workflowExecutionSignaledEventAttributes),
     ...localActivities(events),
     ...activityTimes(events),
     timersMs: timersMs(events),
-    ...(first?.workflowExecutionStartedEventAttributes ? { startedAt: tsMs(first.eventTime) } : {}),
+    ...(startedAt !== undefined ? { startedAt } : {}),
   };
 }
 
@@ -365,12 +283,8 @@ const workflowIdOf = (namespace: string, cp: { metadata: { name: string; uid: st
   workflowIdFor({ kind: 'K0smotronControlPlane', namespace, name: cp.metadata.name, uid: cp.metadata.uid });
 
 async function readHistory(client: Client, workflowId: string): Promise<HistoryFigures | null> {
-  try {
-    return historyFigures((await client.workflow.getHandle(workflowId).fetchHistory()).events ?? []);
-  } catch (err) {
-    say(`history of ${workflowId}: ${errorText(err)}`);
-    return null;
-  }
+  const events = await fetchEvents(client, workflowId, say);
+  return events ? historyFigures(events) : null;
 }
 
 // ---------------------------------------------------------------- the control planes
@@ -390,26 +304,6 @@ async function listControlPlanes(kube: Kube, namespace: string): Promise<Control
 }
 
 const isAvailable = (cp: ControlPlaneObject): boolean => cpCondition(cp, 'Available')?.status === 'True';
-
-/** Polls until every control plane is Available=True; returns when each was first seen so (ms after t0). */
-async function waitAvailable(
-  kube: Kube,
-  namespace: string,
-  count: number,
-  t0: number,
-  timeoutMs: number
-): Promise<{ seenAt: Map<string, number>; last: ControlPlaneObject[] }> {
-  const seenAt = new Map<string, number>();
-  let last: ControlPlaneObject[] = [];
-  await pollUntil(async () => {
-    last = await listControlPlanes(kube, namespace).catch(() => last);
-    const now = round(performance.now() - t0);
-    for (const cp of last)
-      if (!seenAt.has(cp.metadata.name) && isAvailable(cp)) seenAt.set(cp.metadata.name, now);
-    return seenAt.size >= count;
-  }, timeoutMs);
-  return { seenAt, last };
-}
 
 // ---------------------------------------------------------------- the pod double
 
@@ -439,23 +333,6 @@ function rssByProcess(pods: PodDoubleStatus['pods']): Record<ProcessKind, number
     if (kind) rss[kind] = round(rss[kind] + proc.rssMiB);
   }
   return rss;
-}
-
-// ---------------------------------------------------------------- k0sflow
-
-let running: K0sflowProcess | undefined;
-
-/** `k0sflow run` as the integration tests run it, with production's log level and relist period. */
-async function startHostedK0sflow(namespace: string): Promise<K0sflowProcess> {
-  running = startK0sflow({ namespace, extraArgs: ['--log-level', 'info', '--relist-interval', '600'] });
-  const proc = running;
-  const ready = await pollUntil(() => {
-    const log = readLog(proc);
-    return Promise.resolve(log.includes('"msg":"worker running"') && log.includes('"msg":"bridge running"'));
-  }, 120_000);
-  if (!ready)
-    throw new Error(`k0sflow did not start its worker and bridge within 120 s (log ${proc.logFile})`);
-  return proc;
 }
 
 // ---------------------------------------------------------------- one size
@@ -491,14 +368,21 @@ async function createAndWait(
   say(
     `${n} control planes: created ${3 * n} objects in ${(createMs / 1000).toFixed(1)} s; waiting for Available`
   );
-  const seen = await waitAvailable(ctx.kube, namespace, n, t0, 300_000 + 60_000 * n);
+  // When each control plane was first seen Available=True (ms after t0).
+  const seen = await pollFirstSeen({
+    list: () => listControlPlanes(ctx.kube, namespace),
+    isDone: isAvailable,
+    count: n,
+    t0,
+    timeoutMs: 300_000 + 60_000 * n,
+  });
   const cpu = stopMeter();
-  const wallMs = seen.seenAt.size === n ? Math.max(...seen.seenAt.values()) : null;
+  const wallMs = seen.lastSeenMs;
   say(
     `${n} control planes: ${seen.seenAt.size}/${n} Available` +
       (wallMs !== null ? ` in ${(wallMs / 1000).toFixed(1)} s` : ' (TIMED OUT)')
   );
-  return { createMs, t0Epoch, ...seen, cpu, wallMs };
+  return { createMs, t0Epoch, seenAt: seen.seenAt, last: seen.last, cpu, wallMs };
 }
 
 function controlPlaneResult(
@@ -574,11 +458,6 @@ async function namesWithObjects(
   return { objects, pods: new Set(pods.items.map(label)) };
 }
 
-async function workflowDone(ctx: Context, workflowId: string): Promise<boolean> {
-  return (await ctx.client.workflow.getHandle(workflowId).describe()).status.name === 'COMPLETED';
-}
-
-/** One poll of the deletion: records, per control plane, when its objects, pods and workflow were gone. */
 /** Records when control plane `r`'s objects, pods and workflow were first seen gone; true when all are. */
 async function markGone(
   ctx: Context,
@@ -593,7 +472,7 @@ async function markGone(
   if (
     d.workflowCompletedMs === null &&
     workflowId &&
-    (await workflowDone(ctx, workflowId).catch(() => false))
+    (await workflowDone(ctx.client, workflowId).catch(() => false))
   )
     d.workflowCompletedMs = now;
   return d.objectsGoneMs !== null && d.podsGoneMs !== null && (d.workflowCompletedMs !== null || !workflowId);
@@ -631,16 +510,8 @@ async function deleteAll(
   );
   const cpu = stopMeter();
   const d = results.map((r) => r.deletion);
-  const last = (pick: (x: ControlPlaneResult['deletion']) => number | null): number =>
-    Math.max(...d.map((x) => pick(x) ?? 0));
   return {
-    wallMs: done
-      ? Math.max(
-          last((x) => x.objectsGoneMs),
-          last((x) => x.podsGoneMs),
-          last((x) => x.workflowCompletedMs)
-        )
-      : null,
+    wallMs: done ? latestMs(d.flatMap((x) => [x.objectsGoneMs, x.podsGoneMs, x.workflowCompletedMs])) : null,
     objectsGoneMs: summarize(d.map((x) => x.objectsGoneMs)),
     podsGoneMs: summarize(d.map((x) => x.podsGoneMs)),
     workflowCompletedMs: summarize(d.map((x) => x.workflowCompletedMs)),
@@ -708,7 +579,7 @@ async function runSize(ctx: Context, n: number): Promise<SizeResult> {
   const namespace = await createNamespace(ctx.kube, `hosted-bench-${n}`);
   const ports = await freeNodePorts(ctx.kube, n);
   say(`${n} control planes: namespace ${namespace}, API ports ${ports.join(', ')}; starting k0sflow`);
-  const k0sflow = await startHostedK0sflow(namespace);
+  const k0sflow = await startBenchK0sflowReady(namespace);
   try {
     const idleMeter = cpuMeter(k0sflow.process.pid);
     await sleep(IDLE_MS);
@@ -723,27 +594,11 @@ async function runSize(ctx: Context, n: number): Promise<SizeResult> {
     );
     return sizeResult(namespace, idleCpu, created, results, podDouble, deletion);
   } finally {
-    await k0sflow.stop();
-    running = undefined;
+    await stopBenchK0sflow(k0sflow);
   }
 }
 
 // ---------------------------------------------------------------- output
-
-const num = (v: number | null | undefined, digits = 1): string =>
-  v !== null && v !== undefined && Number.isFinite(v) ? v.toFixed(digits) : '-';
-const pct = (v: number | null): string => (v === null ? '-' : `${v}%`);
-const secs = (ms: number | null | undefined): string =>
-  ms === null || ms === undefined || !Number.isFinite(ms) ? 'INCOMPLETE' : `${(ms / 1000).toFixed(1)} s`;
-const cpuText = (c: CpuFigures): string =>
-  `k0sflow CPU ${c.k0sflowSeconds === null ? '-' : `${num(c.k0sflowSeconds)} s`}, machine busy ${pct(c.machineBusyPercent)}`;
-
-function table(head: string[], rows: string[][], leftColumns = 1): string[] {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: string[]): string =>
-    cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
-}
 
 function controlPlaneRow(r: ControlPlaneResult): string[] {
   const h = r.history;
@@ -823,91 +678,38 @@ function printSummary(results: SizeResult[]): void {
       ``,
       `summary (RSS: the pod double's apiserver + controller manager + etcd of these control planes)`,
       ...table(head, rows, 0),
-      `figures: ${relative(process.cwd(), RESULTS) || RESULTS}`,
+      figuresLine(RESULTS),
     ].join('\n')
   );
 }
 
 // ---------------------------------------------------------------- main
 
-function parseSizes(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n <= 0 || n > 20))
-    throw new InvalidArgumentError('expected whole numbers from 1 to 20, comma-separated');
-  return list;
-}
-
-function parseOptions(): { sizes: number[] } {
-  return new Command('bench:hosted')
-    .description('N hosted control planes (K0smotronControlPlane) created at once, served by the pod double')
-    .option('--sizes <list>', 'control plane counts to measure, comma-separated', parseSizes, [1, 3])
-    .parse()
-    .opts<{ sizes: number[] }>();
-}
-
-function writeResults(opts: { sizes: number[] }, results: SizeResult[], error?: string): void {
-  mkdirSync(DIR, { recursive: true });
-  const doc = {
-    bench: 'hosted',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, memMiB: Math.round(totalmem() / 2 ** 20), node: process.version },
-    options: opts,
-    results,
-    ...(error ? { error } : {}),
-  };
-  writeFileSync(RESULTS, JSON.stringify(doc, null, 2) + '\n');
-}
-
-function onSignals(): void {
-  let stopping = false;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    say(`${sig}: stopping`);
-    running?.process.kill('SIGKILL');
-    void down(DIR).finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-}
-
 async function main(): Promise<number> {
-  const opts = parseOptions();
-  onSignals();
+  const opts = parseSizesOption({
+    bench: 'bench:hosted',
+    description: 'N hosted control planes (K0smotronControlPlane) created at once, served by the pod double',
+    counts: 'control plane counts',
+    defaults: [1, 3],
+    max: 20,
+  });
   say(`starting a proving ground in ${DIR} (no SSH hosts, CAPI, the pod double)`);
-  const results: SizeResult[] = [];
-  let temporalClose: (() => Promise<void>) | undefined;
-  try {
-    await up({ dir: DIR, hosts: 0, second: false, capi: true });
-    // The harness helpers find the proving ground through this.
-    process.env.K0SFLOW_PG_ENV = join(DIR, 'env.json');
-    const temporal = await temporalClient();
-    temporalClose = temporal.close;
-    const kube = managementKube();
-    const ctx: Context = { kube, apps: kube.config.makeApiClient(AppsV1Api), client: temporal.client };
-    for (const n of opts.sizes) {
-      const result = await runSize(ctx, n);
-      results.push(result);
-      printSize(result);
-    }
-  } catch (err) {
-    writeResults(opts, results, errorText(err));
-    if (results.length > 0) printSummary(results);
-    throw err;
-  } finally {
-    await running?.stop().catch(() => undefined);
-    await temporalClose?.().catch(() => undefined);
-    await down(DIR).catch((err: unknown) => say(`down: ${errorText(err)}`));
-  }
-  writeResults(opts, results);
-  printSummary(results);
+  await runSizes({
+    dir: DIR,
+    hosts: 0,
+    sizes: opts.sizes,
+    say,
+    prepare: ({ client }): Promise<Context> => {
+      const kube = managementKube();
+      return Promise.resolve({ kube, apps: kube.config.makeApiClient(AppsV1Api), client });
+    },
+    runSize,
+    printSize,
+    write: (results, error) =>
+      writeResults(RESULTS, { bench: 'hosted', options: opts }, { results, ...(error ? { error } : {}) }),
+    printSummary,
+  });
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    say(err instanceof Error ? (err.stack ?? err.message) : String(err));
-    process.exit(1);
-  }
-);
+runBench(main, say);
