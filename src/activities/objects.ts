@@ -4,7 +4,13 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import { kindInfo } from '../domain/api/index.js';
 import { CLUSTER_RESOURCE, apiVersionOf, type ObjectRef } from '../domain/resources.js';
 import type { ObjectSnapshot } from '../domain/snapshot.js';
-import { errorMessage, isNotFound, isPermanentHttpError, type KubeClients } from './kube-client.js';
+import {
+  errorMessage,
+  isNotFound,
+  isPermanentHttpError,
+  nullIfNotFound,
+  type KubeClients,
+} from './kube-client.js';
 
 export const FIELD_MANAGER = 'k0sflow';
 export const REPORTING_CONTROLLER = 'k0sflow.dev/k0sflow';
@@ -164,9 +170,13 @@ export function createObjectActivities(clients: KubeClients): ObjectActivities {
           metadata: { name: ref.name, namespace: ref.namespace, uid: ref.uid },
           status,
         };
-        await custom.patchNamespacedCustomObjectStatus(
-          { ...ref, body, fieldManager: FIELD_MANAGER, force: true },
-          setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply)
+        // Gone since the pass read it (an owner's deletion took it): nothing to report, and retrying would
+        // only hold the workflow task; the next pass reads nothing and ends.
+        await nullIfNotFound(() =>
+          custom.patchNamespacedCustomObjectStatus(
+            { ...ref, body, fieldManager: FIELD_MANAGER, force: true },
+            setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply)
+          )
         );
       });
     },
