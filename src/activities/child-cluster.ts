@@ -3,14 +3,8 @@
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/activity';
 
-import {
-  errorMessage,
-  isConnectionError,
-  isNotFound,
-  isPermanentHttpError,
-  reuseConnections,
-  type KubeClients,
-} from './kube-client.js';
+import { errorMessage, isNotFound, reuseConnections, type KubeClients } from './kube-client.js';
+import { kubeCall } from './objects.js';
 
 export interface ChildCluster {
   core: CoreV1Api;
@@ -83,25 +77,11 @@ function childClusterOf(kubeconfig: string, where: string): ChildCluster {
  * A call against a child cluster: a rejected request is permanent, an unreachable or untrusted server is
  * reported (the workflow says so in a condition and tries again later), the rest is retried.
  */
-export async function childCall<T>(child: ChildCluster, what: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
-    const message = `${what}: ${errorMessage(err)}${causeOf(err)}`;
-    if (isPermanentHttpError(err))
-      throw ApplicationFailure.nonRetryable(message, 'KubernetesRequestRejected');
-    if (isConnectionError(err))
-      throw ApplicationFailure.nonRetryable(
-        `child cluster at ${child.server} unreachable: ${message}`,
-        CHILD_CLUSTER_UNREACHABLE
-      );
-    throw ApplicationFailure.retryable(message, 'KubernetesRequestFailed');
-  }
-}
-
-/** fetch's "fetch failed" says nothing: the cause (ECONNREFUSED, a certificate error) does. */
-function causeOf(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? ` (${cause.message})` : '';
+export function childCall<T>(child: ChildCluster, what: string, call: () => Promise<T>): Promise<T> {
+  return kubeCall(what, call, (message) =>
+    ApplicationFailure.nonRetryable(
+      `child cluster at ${child.server} unreachable: ${message}`,
+      CHILD_CLUSTER_UNREACHABLE
+    )
+  );
 }

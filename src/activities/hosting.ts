@@ -9,15 +9,8 @@ import {
 import { ApplicationFailure } from '@temporalio/activity';
 
 import type { KubeconfigRef } from '../domain/api/hosted-cluster.js';
-import { FIELD_MANAGER } from './objects.js';
-import {
-  errorMessage,
-  isNotFound,
-  isConnectionError,
-  isPermanentHttpError,
-  reuseConnections,
-  type KubeClients,
-} from './kube-client.js';
+import { FIELD_MANAGER, kubeCall } from './objects.js';
+import { errorMessage, isNotFound, reuseConnections, type KubeClients } from './kube-client.js';
 
 /** The cluster a hosted control plane runs in: the management cluster, or the one `kubeconfigRef` names. */
 export interface HostingCluster {
@@ -103,20 +96,10 @@ export function unavailable(message: string): ApplicationFailure {
  * A call against a hosting cluster: rejected requests are permanent, connection failures to a remote
  * cluster mean it is unreachable (the workflow reports it and backs off), the rest is retried.
  */
-export async function hostingCall<T>(
-  cluster: HostingCluster,
-  what: string,
-  call: () => Promise<T>
-): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
-    const message = `${what}: ${errorMessage(err)}`;
-    if (isPermanentHttpError(err))
-      throw ApplicationFailure.nonRetryable(message, 'KubernetesRequestRejected');
-    if (cluster.remote && isConnectionError(err))
-      throw unavailable(`hosting cluster unreachable: ${message}`);
-    throw ApplicationFailure.retryable(message, 'KubernetesRequestFailed');
-  }
+export function hostingCall<T>(cluster: HostingCluster, what: string, call: () => Promise<T>): Promise<T> {
+  return kubeCall(
+    what,
+    call,
+    cluster.remote ? (message) => unavailable(`hosting cluster unreachable: ${message}`) : undefined
+  );
 }

@@ -6,6 +6,7 @@ import { CLUSTER_RESOURCE, apiVersionOf, type ObjectRef } from '../domain/resour
 import type { ObjectSnapshot } from '../domain/snapshot.js';
 import {
   errorMessage,
+  isConnectionError,
   isNotFound,
   isPermanentHttpError,
   nullIfNotFound,
@@ -56,16 +57,31 @@ export interface ObjectActivities {
 
 type RawObject = ObjectSnapshot & { metadata: ObjectSnapshot['metadata'] & Record<string, unknown> };
 
-/** Turns API errors into Temporal failures: permanent ones are not retried. */
-export async function kubeCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+/**
+ * Turns API errors into Temporal failures: permanent ones are not retried. `unreachable`, when given, says
+ * what a server that cannot be reached or trusted means (another cluster: report it and back off).
+ */
+export async function kubeCall<T>(
+  what: string,
+  call: () => Promise<T>,
+  unreachable?: (message: string) => ApplicationFailure
+): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    const message = `${what}: ${errorMessage(err)}`;
+    if (err instanceof ApplicationFailure) throw err;
+    const message = `${what}: ${errorMessage(err)}${causeOf(err)}`;
     if (isPermanentHttpError(err))
       throw ApplicationFailure.nonRetryable(message, 'KubernetesRequestRejected');
+    if (unreachable && isConnectionError(err)) throw unreachable(message);
     throw ApplicationFailure.retryable(message, 'KubernetesRequestFailed');
   }
+}
+
+/** fetch's "fetch failed" says nothing: the cause (ECONNREFUSED, a certificate error) does. */
+function causeOf(err: unknown): string {
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error ? ` (${cause.message})` : '';
 }
 
 export function createObjectActivities(clients: KubeClients): ObjectActivities {

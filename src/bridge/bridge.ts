@@ -23,6 +23,7 @@ import {
   type ObjectHint,
   type PoolInput,
   type TokenRotationInput,
+  tokenRotationStart,
 } from '../workflows/messages.js';
 import { errorText, type Logger } from '../util/log.js';
 import { KeyedQueue, type Lane } from './signal-queue.js';
@@ -352,19 +353,10 @@ export class Bridge {
   }
 
   private async startRotation(rotation: TokenRotationInput, hint: ObjectHint): Promise<void> {
-    await this.opts.temporal.workflow.signalWithStart(TOKEN_ROTATION_WORKFLOW_TYPE, {
-      workflowId: tokenRotationWorkflowId(rotation.namespace, rotation.clusterName),
-      taskQueue: this.opts.taskQueue,
-      args: [rotation],
-      signal: objectChangedSignal,
-      signalArgs: [hint],
-      typedSearchAttributes: [
-        { key: searchAttributes.kind, value: 'TokenRotation' },
-        { key: searchAttributes.namespace, value: rotation.namespace },
-        { key: searchAttributes.name, value: rotation.clusterName },
-        { key: searchAttributes.cluster, value: rotation.clusterName },
-      ],
-    });
+    await this.opts.temporal.workflow.signalWithStart(
+      TOKEN_ROTATION_WORKFLOW_TYPE,
+      tokenRotationStart(rotation, this.opts.taskQueue, hint)
+    );
   }
 
   private async signalWithStart(

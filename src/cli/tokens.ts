@@ -15,9 +15,8 @@ import { resolveTemporalSettings, type TemporalFlags } from '../temporal-config.
 import { errorText } from '../util/log.js';
 import {
   TOKEN_ROTATION_WORKFLOW_TYPE,
-  objectChangedSignal,
   rotateTokensUpdate,
-  searchAttributes,
+  tokenRotationStart,
   type RotationPassSummary,
   type TokenRotationInput,
 } from '../workflows/messages.js';
@@ -96,19 +95,10 @@ async function runPass(
 ): Promise<RotationPassSummary | undefined> {
   const workflowId = tokenRotationWorkflowId(input.namespace, input.clusterName);
   if (!(await isRunning(client.workflow.getHandle(workflowId)))) {
-    await client.workflow.signalWithStart(TOKEN_ROTATION_WORKFLOW_TYPE, {
-      workflowId,
-      taskQueue,
-      args: [input],
-      signal: objectChangedSignal,
-      signalArgs: [{ cause: 'rotate-tokens' }],
-      typedSearchAttributes: [
-        { key: searchAttributes.kind, value: 'TokenRotation' },
-        { key: searchAttributes.namespace, value: input.namespace },
-        { key: searchAttributes.name, value: input.clusterName },
-        { key: searchAttributes.cluster, value: input.clusterName },
-      ],
-    });
+    await client.workflow.signalWithStart(
+      TOKEN_ROTATION_WORKFLOW_TYPE,
+      tokenRotationStart(input, taskQueue, { cause: 'rotate-tokens' })
+    );
     warn(`started ${workflowId} on task queue ${taskQueue}`);
   }
   // By workflow id alone: should the run continue-as-new meanwhile, the update reaches its successor.

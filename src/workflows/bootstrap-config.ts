@@ -14,7 +14,7 @@ import { ownerMachineName } from '../domain/remote-machine.js';
 import { clusterNameOf, hasPausedAnnotation, isDeleting, type ObjectSnapshot } from '../domain/snapshot.js';
 import { CLUSTER_CALL_OPTIONS, KUBE_CALL_OPTIONS } from './activities.js';
 import { runEntity, type ReconcileContext, type ReconcileOutcome } from './entity.js';
-import { recordConditionEvents } from './condition-events.js';
+import { applyStatusIfChanged } from './condition-events.js';
 import { failureOf } from './failures.js';
 import type { EntityInput } from './messages.js';
 import { tagCluster } from './tags.js';
@@ -255,19 +255,12 @@ class BootstrapConfigRun {
       paused: false,
       ...facts,
     });
-    if (!bootstrapStatusUpToDate(current, status)) {
-      ctx.state.step = 'patchStatus';
-      await kube.applyStatus({ ref: ctx.input.ref, status: { ...status } });
-      await recordConditionEvents(
-        kube.recordEvent,
-        ctx.input.ref,
-        current?.conditions,
-        status.conditions ?? [],
-        ['DataSecretAvailable', 'Ready']
-      );
+    ctx.state.step = 'patchStatus';
+    const ref = ctx.input.ref;
+    const events = ['DataSecretAvailable', 'Ready'];
+    if (await applyStatusIfChanged(kube, ref, current, status, bootstrapStatusUpToDate, events))
       // The next pass compares with what was written, not with the object read before it.
       object.status = status;
-    }
     ctx.state.handledGeneration = object.metadata.generation ?? 0;
     ctx.state.step = undefined;
     ctx.state.waitingFor = facts.waiting?.message;

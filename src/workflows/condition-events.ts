@@ -1,4 +1,4 @@
-import type { EventInput } from '../activities/objects.js';
+import type { EventInput, ObjectActivities } from '../activities/objects.js';
 import type { Condition } from '../domain/conditions.js';
 import { conditionTransitionEvent } from '../domain/events.js';
 import type { ObjectRef } from '../domain/resources.js';
@@ -15,4 +15,22 @@ export async function recordConditionEvents(
     const event = conditionTransitionEvent(before, after, type, `${type} changed`);
     if (event) await recordEvent({ ref, ...event });
   }
+}
+
+/**
+ * Writes `next` when it differs from `current` (by `upToDate`), then records the Events of the conditions
+ * in `eventTypes` that moved. Returns whether it wrote.
+ */
+export async function applyStatusIfChanged<S extends { conditions?: Condition[] }>(
+  kube: Pick<ObjectActivities, 'applyStatus' | 'recordEvent'>,
+  ref: ObjectRef,
+  current: S | undefined,
+  next: S,
+  upToDate: (current: S | undefined, next: S) => boolean,
+  eventTypes: readonly string[]
+): Promise<boolean> {
+  if (upToDate(current, next)) return false;
+  await kube.applyStatus({ ref, status: { ...next } });
+  await recordConditionEvents(kube.recordEvent, ref, current?.conditions, next.conditions ?? [], eventTypes);
+  return true;
 }

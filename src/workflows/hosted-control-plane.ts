@@ -20,7 +20,7 @@ import { K0SFLOW_FINALIZER, type ObjectRef } from '../domain/resources.js';
 import { clusterNameOf, hasPausedAnnotation, isDeleting, type ObjectSnapshot } from '../domain/snapshot.js';
 import { KUBE_CALL_OPTIONS } from './activities.js';
 import { runEntity, type ReconcileContext, type ReconcileOutcome } from './entity.js';
-import { recordConditionEvents } from './condition-events.js';
+import { applyStatusIfChanged } from './condition-events.js';
 import { failureOf } from './failures.js';
 import type { EntityInput } from './messages.js';
 import { tagCluster } from './tags.js';
@@ -162,17 +162,9 @@ class HostedControlPlaneRun {
       paused: false,
       ...facts,
     });
-    if (!hostedStatusUpToDate(current, status)) {
-      ctx.state.step = 'patchStatus';
-      await kube.applyStatus({ ref: ctx.input.ref, status: { ...status } });
-      await recordConditionEvents(
-        kube.recordEvent,
-        ctx.input.ref,
-        current?.conditions,
-        status.conditions ?? [],
-        ['Available', 'Ready']
-      );
-    }
+    ctx.state.step = 'patchStatus';
+    const events = ['Available', 'Ready'];
+    await applyStatusIfChanged(kube, ctx.input.ref, current, status, hostedStatusUpToDate, events);
     ctx.state.handledGeneration = object.metadata.generation ?? 0;
     ctx.state.step = undefined;
     ctx.state.waitingFor = facts.waitingFor;

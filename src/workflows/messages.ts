@@ -2,6 +2,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 import type { ObjectRef } from '../domain/resources.js';
+import { tokenRotationWorkflowId } from '../domain/workflow-id.js';
 
 /** What the bridge tells a workflow about its object. A hint only: the workflow re-reads the object. */
 export interface ObjectHint {
@@ -113,5 +114,35 @@ export interface TokenRotationState {
 }
 
 export const tokenRotationStateQuery = defineQuery<TokenRotationState>('state');
+/** How the bridge and `k0sflow rotate-tokens` start a Cluster's rotation: one place, found alike in the Web UI. */
+export interface TokenRotationStart {
+  workflowId: string;
+  taskQueue: string;
+  args: [TokenRotationInput];
+  signal: typeof objectChangedSignal;
+  signalArgs: [ObjectHint];
+  typedSearchAttributes: { key: (typeof searchAttributes)[keyof typeof searchAttributes]; value: string }[];
+}
+
+export function tokenRotationStart(
+  input: TokenRotationInput,
+  taskQueue: string,
+  hint: ObjectHint
+): TokenRotationStart {
+  return {
+    workflowId: tokenRotationWorkflowId(input.namespace, input.clusterName),
+    taskQueue,
+    args: [input],
+    signal: objectChangedSignal,
+    signalArgs: [hint],
+    typedSearchAttributes: [
+      { key: searchAttributes.kind, value: 'TokenRotation' },
+      { key: searchAttributes.namespace, value: input.namespace },
+      { key: searchAttributes.name, value: input.clusterName },
+      { key: searchAttributes.cluster, value: input.clusterName },
+    ],
+  };
+}
+
 /** `k0sflow rotate-tokens`: run a pass now and say what it did. */
 export const rotateTokensUpdate = defineUpdate<RotationPassSummary, []>('rotateTokens');
